@@ -1,0 +1,41 @@
+"""Discrete-event simulator of a 12345 hotline's work-order system (Yuelu District's 六个一).
+
+Public API::
+
+    import sim
+    scn = sim.load_scenario("scenarios/yuelu_2021.toml", overrides={"handling.scale": 1.2})
+    res = sim.simulate(scn, seed=1)
+    res.kpis(); res.monthly(); res.by_unit(); res.events; res.orders
+    res.save("results/baseline")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
+
+if TYPE_CHECKING:
+    from sim.result import Result
+
+__all__ = ["Scenario", "ScenarioError", "load_scenario", "with_overrides", "simulate", "Result"]
+__version__ = "0.1.0"
+
+
+def simulate(scenario: Scenario, seed: int = 1, overrides: dict[str, Any] | None = None) -> Result:
+    """Run ``scenario`` once with ``seed``; same scenario and seed give identical results."""
+    from sim.model import run_model
+    from sim.result import Result
+
+    if overrides:
+        scenario = with_overrides(scenario, overrides)
+    log = run_model(scenario, seed)
+    return Result.from_log(scenario, seed, log)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Result":
+        from sim.result import Result
+
+        return Result
+    raise AttributeError(name)

@@ -1,0 +1,1 @@
+"""Replications and their statistics."""

@@ -1,0 +1,185 @@
+"""Working time: official holidays, adjusted working days and office hours.
+
+Simulation time is hours since the scenario's start (00:00 of its first day).  Units work
+office hours on working days; the hotline works 24x7.  Every deadline in the model is
+computed here, directly, so no process ever has to wake up to check the clock.
+
+Working time is a piecewise-linear clock ``W(t)``: the office hours elapsed since the start.
+Adding working hours is ``W^-1(W(t) + h)``; both directions are a binary search over the
+precomputed office intervals, O(log n) per call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+HOURS_PER_DAY = 24.0
+CHINESE_CALENDAR_FIRST_YEAR = 2004
+CHINESE_CALENDAR_LAST_YEAR = 2026
+
+
+class CalendarRangeError(ValueError):
+    """The holiday calendar does not cover the dates a run needs."""
+
+
+def chinese_calendar_last_year() -> int:
+    """Last year the installed ``chinesecalendar`` package has official holiday data for."""
+    import chinese_calendar
+
+    year = CHINESE_CALENDAR_LAST_YEAR
+    while True:
+        try:
+            chinese_calendar.is_workday(dt.date(year + 1, 6, 1))
+        except NotImplementedError:
+            return year
+        year += 1
+
+
+def working_day_flags(start: dt.date, days: int, holidays: str) -> list[bool]:
+    """Whether each of ``days`` days from ``start`` is a working day.
+
+    ``holidays`` is ``"chinese"`` (official holidays and adjusted working days),
+    ``"weekends"`` (Monday to Friday) or ``"none"`` (every day works).
+    """
+    dates = [start + dt.timedelta(days=i) for i in range(days)]
+    if holidays == "none":
+        return [True] * days
+    if holidays == "weekends":
+        return [d.weekday() < 5 for d in dates]
+    if holidays != "chinese":
+        raise ValueError(f"unknown holiday calendar {holidays!r}")
+    import chinese_calendar
+
+    last = dates[-1] if dates else start
+    if start.year < CHINESE_CALENDAR_FIRST_YEAR or last.year > chinese_calendar_last_year():
+        raise CalendarRangeError(
+            f"the Chinese holiday calendar covers {CHINESE_CALENDAR_FIRST_YEAR}-"
+            f"{chinese_calendar_last_year()}, but the run needs {start} to {last}"
+        )
+    return [chinese_calendar.is_workday(d) for d in dates]
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    """Daily office intervals in hours of the day, e.g. ((8.5, 12.0), (14.5, 17.5))."""
+
+    intervals: tuple[tuple[float, float], ...]
+
+    @property
+    def hours_per_day(self) -> float:
+        return sum(b - a for a, b in self.intervals)
+
+
+class WorkCalendar:
+    """Office-hours clock over a fixed span of days.
+
+    ``add_working_hours`` and ``working_hours_between`` are the two primitives; working days
+    are ``hours_per_day`` working hours each, so "5 working days" from Monday 10:00 is the
+    next Monday 10:00 when no holiday intervenes.
+    """
+
+    def __init__(
+        self,
+        start: dt.date,
+        days: int,
+        office: OfficeHours,
+        holidays: str = "chinese",
+    ) -> None:
+        self.start = start
+        self.days = days
+        self.office = office
+        self.hours_per_day = office.hours_per_day
+        self.is_working = working_day_flags(start, days, holidays)
+        self.working_days = [d for d, w in enumerate(self.is_working) if w]
+        self._starts: list[float] = []
+        self._ends: list[float] = []
+        self._cum: list[float] = []  # working hours before each interval
+        self._cum_end: list[float] = []  # working hours at the end of each interval
+        total = 0.0
+        for day in self.working_days:
+            base = day * HOURS_PER_DAY
+            for a, b in office.intervals:
+                self._starts.append(base + a)
+                self._ends.append(base + b)
+                self._cum.append(total)
+                total += b - a
+                self._cum_end.append(total)
+        self.total_working_hours = total
+        self.end_hour = days * HOURS_PER_DAY
+
+    # -- primitives -------------------------------------------------------------------------
+    def working_clock(self, t: float) -> float:
+        """Working hours elapsed from the calendar's start to time ``t`` (hours)."""
+        i = bisect_right(self._starts, t) - 1
+        if i < 0:
+            return 0.0
+        return self._cum[i] + (min(t, self._ends[i]) - self._starts[i])
+
+    def at_working_clock(self, w: float) -> float:
+        """Earliest time whose working clock reaches ``w``; ``inf`` past the calendar's end.
+
+        The calendar spans the horizon plus the longest deadline, so a time past its end is
+        past the horizon: that event does not happen within the run."""
+        if w <= 0.0:
+            return self._starts[0] if self._starts else 0.0
+        j = bisect_left(self._cum_end, w)
+        if j >= len(self._cum_end):
+            return math.inf
+        return self._starts[j] + (w - self._cum[j])
+
+    def add_working_hours(self, t: float, hours: float) -> float:
+        """Time at which ``hours`` of office time have passed after ``t``."""
+        if hours <= 0.0:
+            return t
+        return self.at_working_clock(self.working_clock(t) + hours)
+
+    def add_working_days(self, t: float, days: float) -> float:
+        """``days`` full working days of office time after ``t``."""
+        return self.add_working_hours(t, days * self.hours_per_day)
+
+    def working_hours_between(self, a: float, b: float) -> float:
+        """Office hours between times ``a`` and ``b`` (negative if ``b`` < ``a``)."""
+        return self.working_clock(b) - self.working_clock(a)
+
+    def working_days_between(self, a: float, b: float) -> float:
+        return self.working_hours_between(a, b) / self.hours_per_day
+
+    def next_working_day_start(self, t: float) -> float:
+        """Opening time of the first working day strictly after the day of ``t``."""
+        day = int(t // HOURS_PER_DAY)
+        j = bisect_right(self.working_days, day)
+        if j >= len(self.working_days):
+            return math.inf
+        return self.working_days[j] * HOURS_PER_DAY + self.office.intervals[0][0]
+
+    # -- dates ------------------------------------------------------------------------------
+    def to_datetime(self, t: float) -> dt.datetime:
+        return dt.datetime.combine(self.start, dt.time()) + dt.timedelta(hours=t)
+
+    def to_hours(self, when: dt.date | dt.datetime) -> float:
+        if not isinstance(when, dt.datetime):
+            when = dt.datetime.combine(when, dt.time())
+        delta = when - dt.datetime.combine(self.start, dt.time())
+        return delta.total_seconds() / 3600.0
+
+    def is_working_date(self, d: dt.date) -> bool:
+        return self.is_working[(d - self.start).days]
+
+
+def vectorised_working_clock(cal: WorkCalendar, times: Sequence[float]):
+    """``working_clock`` for many times at once (numpy), for indicator tables."""
+    import numpy as np
+
+    t = np.asarray(times, dtype=float)
+    starts = np.asarray(cal._starts)
+    ends = np.asarray(cal._ends)
+    cum = np.asarray(cal._cum)
+    i = np.searchsorted(starts, t, side="right") - 1
+    ok = i >= 0
+    ic = np.clip(i, 0, None)
+    w = cum[ic] + (np.minimum(t, ends[ic]) - starts[ic])
+    return np.where(ok, w, 0.0)

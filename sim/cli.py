@@ -1,0 +1,217 @@
+"""The ``hotline`` command: run, check, schema.
+
+Errors a user can fix (a bad scenario, a missing file, an unwritable folder) print one line
+naming the file and the field, and exit with status 2: no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class UserError(Exception):
+    """An error the user can fix; printed as one line."""
+
+
+def _parse_sets(items: Sequence[str] | None) -> dict[str, Any]:
+    from sim.scenario import parse_value
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UserError(f"--set {item}: expected FIELD.PATH=VALUE, e.g. handling.scale=1.2")
+        key, value = item.split("=", 1)
+        out[key.strip()] = parse_value(value.strip())
+    return out
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'1-20' or '1,3,5' or '7' → list of seeds."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            if "-" in part:
+                a, b = part.split("-", 1)
+                lo, hi = int(a), int(b)
+                if hi < lo:
+                    raise ValueError
+                seeds.extend(range(lo, hi + 1))
+            else:
+                seeds.append(int(part))
+    except ValueError:
+        raise UserError(f"--seeds {text}: expected a range like 1-20 or a list like 1,2,5") from None
+    if any(s < 0 for s in seeds):
+        raise UserError(f"--seeds {text}: seeds must be non-negative")
+    return seeds
+
+
+def _check_writable(out: Path) -> None:
+    """Fail before a long run, not after it, when the output folder cannot be written."""
+    parent = out.parent if out.parent != Path("") else Path(".")
+    probe = parent
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UserError(f"--out {out}: {probe} is a file, not a folder")
+    import os
+
+    if not os.access(probe, os.W_OK):
+        raise UserError(f"--out {out}: {probe} is not writable")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is a file")
+
+
+# -- commands -----------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    import sim
+    from sim.summary import annual_sentence, indicator_table, render
+
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        _check_writable(out)
+    scn = sim.load_scenario(args.scenario, overrides=_parse_sets(args.set))
+    res = sim.simulate(scn, seed=args.seed)
+    k = res.kpis().iloc[0]
+    print(f"# {scn.name}  seed {args.seed}  ({res.meta.get('wall_seconds', float('nan')):.1f} s)")
+    print(annual_sentence(k))
+    print()
+    print(render(indicator_table(k)))
+    print()
+    print("未办结工单账龄 open orders at the horizon by age (working days):")
+    print(res.open_ages().T.to_string())
+    if out is not None:
+        res.save(out)
+        print(f"\nwrote {out}/ (scenario.toml, manifest.json, events.parquet, orders.parquet, kpi_*.csv)")
+    return EXIT_OK
+
+
+def _one_replication(job: tuple[Any, int]) -> dict[str, float]:
+    import sim
+
+    scn, seed = job
+    res = sim.simulate(scn, seed=seed)
+    row = res.kpis().iloc[0].to_dict()
+    row["seed"] = seed
+    for band, n in res.open_ages()["open_orders"].items():
+        row[f"open_age_{band}"] = n
+    return row
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    import sim
+    from sim.batch.executors import default_workers, run_all
+    from sim.batch.stats import mean_ci
+    from sim.summary import format_value
+    from sim.targets import default_targets_path, load_targets
+
+    targets_path = Path(args.targets) if args.targets else default_targets_path(args.scenario)
+    targets = load_targets(targets_path)
+    seeds = parse_seeds(args.seeds)
+    scn = sim.load_scenario(args.scenario, overrides=_parse_sets(args.set))
+    workers = args.workers or default_workers()
+    print(f"# check {scn.name} against {targets_path}: {len(seeds)} replications on {workers} workers")
+    rows = run_all(_one_replication, [(scn, s) for s in seeds], workers, _progress("replications"))
+    runs = pd.DataFrame(rows).set_index("seed")
+    lines = []
+    failed = 0
+    for key, target in targets.targets.items():
+        mean, lo, hi = mean_ci(runs[key].to_numpy())
+        ok = target.passes(mean)
+        failed += not ok
+        lines.append(
+            {
+                "indicator": key,
+                "kind": target.kind,
+                "target": target.describe(),
+                "mean": format_value(key, mean),
+                "95% CI": f"[{format_value(key, lo)}, {format_value(key, hi)}]",
+                "result": "PASS" if ok else "FAIL",
+            }
+        )
+    print(pd.DataFrame(lines).to_string(index=False))
+    ages = runs[[c for c in runs.columns if c.startswith("open_age_")]].mean()
+    print("\n未办结工单账龄 open orders at the horizon by age (working days), mean over seeds:")
+    print(ages.rename(lambda c: c.removeprefix("open_age_")).round(1).to_frame("open_orders").T.to_string())
+    print(f"\n{len(lines) - failed} passed, {failed} failed")
+    return EXIT_FAIL if failed else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from sim.reference import reference_markdown
+
+    text = reference_markdown()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _progress(desc: str):
+    def wrap(it, total):
+        try:
+            from tqdm import tqdm
+        except ImportError:  # pragma: no cover - tqdm is a dependency
+            return it
+        return tqdm(it, total=total, desc=desc, file=sys.stderr, disable=not sys.stderr.isatty())
+
+    return wrap
+
+
+# -- parser -------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hotline",
+        description="Simulate a 12345 hotline's work orders (Yuelu District's 六个一 mechanism).",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run one scenario once and print its indicators")
+    run.add_argument("scenario", help="scenario TOML file, e.g. scenarios/yuelu_2021.toml")
+    run.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    run.add_argument("--out", help="write the run folder here (e.g. results/baseline)")
+    run.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a field, repeatable")
+    run.set_defaults(fn=cmd_run)
+
+    check = sub.add_parser("check", help="run replications and compare with the targets")
+    check.add_argument("scenario")
+    check.add_argument("--targets", help="targets TOML (default: <scenario>.targets.toml beside it)")
+    check.add_argument("--seeds", default="1-20", help="seeds, e.g. 1-20 (default) or 1,2,3")
+    check.add_argument("--workers", type=int, default=0, help="processes (default: all cores)")
+    check.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a field")
+    check.set_defaults(fn=cmd_check)
+
+    schema = sub.add_parser("schema", help="print the scenario field reference (Markdown)")
+    schema.add_argument("--out", help="write it to this file instead")
+    schema.set_defaults(fn=cmd_schema)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from sim.scenario import ScenarioError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except (ScenarioError, UserError) as e:
+        print(f"hotline: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:
+        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"hotline: error:{where} {e.strerror or e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("hotline: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

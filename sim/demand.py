@@ -1,0 +1,148 @@
+"""Arrivals and order attributes, drawn up front in vectorised batches.
+
+Arrivals are a non-homogeneous Poisson process with a piecewise-constant hourly rate
+(month x weekday x hour-of-day profile x surges), sampled exactly: a Poisson count per hour,
+uniform times within it.  Each order also receives its own "fate" draws (uniforms and
+normals for routing, handling, callback ...), one named stream per kind, so that switching a
+mechanism off changes what is done with an order's numbers, never which numbers it gets:
+common random numbers across scenarios.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from array import array
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.rng import Streams
+from sim.scenario import CATEGORIES, STREET, Scenario
+
+# Per-order uniforms (U_*) and standard normals (Z_*), each its own stream.
+FATE_UNIFORMS = (
+    "route",  # misrouting at dispatch
+    "route_pick",  # which wrong unit
+    "sign",  # sign-for delay
+    "direct",  # centre answers a consultation itself
+    "direct_time",
+    "extend",  # asks for an extension
+    "approve",  # extension approved
+    "hurry",  # hurries to meet the deadline
+    "review",  # reply sent back
+    "reach",  # callback reach (attempt count)
+    "window",  # callback time in the window
+    "satisfy",  # callback outcome
+    "reopen",  # dissatisfied -> reopen
+    "resolve",  # hard case resolved
+)
+FATE_NORMALS = ("effort", "lead")
+
+
+def _hour_profile(scn: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Un-surged relative rate and surge factor of every hour of the horizon."""
+    d = scn.demand
+    days = scn.run.horizon_days
+    dates = [scn.run.start + dt.timedelta(days=i) for i in range(days)]
+    day_w = np.array(
+        [d.month_weights[x.month - 1] * d.weekday_weights[x.weekday()] for x in dates], dtype=float
+    )
+    surge = np.ones(days)
+    for s in d.surges:
+        for i, x in enumerate(dates):
+            if s.start <= x <= s.end:
+                surge[i] *= s.factor
+    hour_w = np.asarray(d.hour_weights, dtype=float)
+    profile = np.outer(day_w, hour_w).ravel()
+    return profile, np.repeat(surge, 24)
+
+
+def hourly_rates(scn: Scenario) -> np.ndarray:
+    """Expected arrivals in each hour of the horizon (orders per hour)."""
+    profile, surge = _hour_profile(scn)
+    total = profile.sum()
+    if total <= 0:
+        return np.zeros_like(profile)
+    expected_unsurged = scn.demand.annual_orders * scn.run.horizon_days / 365.0
+    return expected_unsurged * profile / total * surge
+
+
+def expected_volume(scn: Scenario) -> float:
+    return float(hourly_rates(scn).sum()) + scn.initial_backlog.orders
+
+
+def _pick(u: np.ndarray, shares: list[float]) -> np.ndarray:
+    cum = np.cumsum(shares)
+    cum[-1] = 1.0 + 1e-12
+    return np.searchsorted(cum, u, side="right").astype(np.int32)
+
+
+def _as_array(x: np.ndarray, code: str) -> array:
+    out = array(code)
+    out.frombytes(np.ascontiguousarray(x).astype({"d": np.float64, "i": np.int32}[code]).tobytes())
+    return out
+
+
+@dataclass
+class Orders:
+    """Every order's arrival and attributes, plus its fate draws (as fast scalar arrays)."""
+
+    time: np.ndarray
+    category: np.ndarray  # index into CATEGORIES
+    urgent: np.ndarray  # bool
+    topic: np.ndarray  # index into scenario.topics
+    street: np.ndarray  # index into the street units (by order of kind == "street")
+    channel: np.ndarray  # index into channel_shares keys
+    hard: np.ndarray  # bool
+    uniforms: dict[str, array] = field(default_factory=dict)
+    normals: dict[str, array] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+
+def generate(scn: Scenario, streams: Streams) -> Orders:
+    """All orders of the run, sorted by arrival time."""
+    rates = hourly_rates(scn)
+    gen = streams.numpy("arrivals")
+    counts = gen.poisson(rates)
+    n_arr = int(counts.sum())
+    starts = np.repeat(np.arange(len(rates), dtype=float), counts)
+    times = np.sort(starts + gen.random(n_arr))
+    backlog = scn.initial_backlog.orders
+    times = np.concatenate([np.zeros(backlog), times])
+    n = len(times)
+
+    d = scn.demand
+    attr = streams.numpy("attributes")
+    category = _pick(attr.random(n), [d.category_shares.get(c) for c in CATEGORIES])
+    urgent = attr.random(n) < d.urgent_share
+    topic = _pick(attr.random(n), [t.share for t in scn.topics])
+    streets = [u for u in scn.units if u.kind == "street"]
+    street = (
+        _pick(attr.random(n), [u.population_share for u in streets])
+        if streets
+        else np.full(n, -1, dtype=np.int32)
+    )
+    channel = _pick(attr.random(n), list(d.channel_shares.values()))
+    hard_p = np.array([d.hard_share.get(c) for c in CATEGORIES])[category]
+    hard = attr.random(n) < hard_p
+
+    uniforms = {k: _as_array(streams.numpy(f"fate.{k}").random(n), "d") for k in FATE_UNIFORMS}
+    normals = {
+        k: _as_array(streams.numpy(f"fate.{k}").standard_normal(n), "d") for k in FATE_NORMALS
+    }
+    return Orders(times, category, urgent, topic, street, channel, hard, uniforms, normals)
+
+
+def responsible_units(scn: Scenario, orders: Orders) -> np.ndarray:
+    """The unit the responsibility list names for each order (index into scenario.units)."""
+    index = {u.name: i for i, u in enumerate(scn.units)}
+    street_units = np.array([i for i, u in enumerate(scn.units) if u.kind == "street"], dtype=np.int32)
+    topic_unit = np.array([index.get(t.unit, -1) if t.unit != STREET else -1 for t in scn.topics])
+    unit = topic_unit[orders.topic]
+    local = unit < 0
+    if local.any():
+        unit = unit.copy()
+        unit[local] = street_units[orders.street[local]]
+    return unit.astype(np.int32)

@@ -1,0 +1,322 @@
+"""Indicators (DESIGN §4), computed only from an event log.
+
+Inputs are the events table, the case attributes and the scenario (for its calendar, horizon,
+units and satisfaction weight): the same stored log gives the same numbers anywhere.  Counts
+are of orders in their final state at the horizon; monthly rates are by arrival month.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.activities import BASIC, DISSATISFIED, SATISFIED, UNREACHED, Act
+from sim.calendar import WorkCalendar, vectorised_working_clock
+from sim.scenario import CATEGORIES, Scenario
+
+MAIN_ACTS = [a for a in Act if a not in (Act.EXTEND, Act.WARN, Act.REMIND, Act.CRITICISE) and a < 20]
+
+# English key -> (Chinese label, English label, kind) ; kind drives formatting
+INDICATORS: dict[str, tuple[str, str, str]] = {
+    "dispatched": ("派单量", "orders dispatched", "count"),
+    "received": ("签收量", "orders signed for", "count"),
+    "unsigned": ("未签收", "not signed at horizon", "count"),
+    "closed": ("办结量", "orders closed", "count"),
+    "open": ("未办结", "open at horizon", "count"),
+    "closure_rate": ("办结率", "closure rate", "rate"),
+    "on_time_sign_rate": ("按时签收率", "on-time sign rate", "rate"),
+    "on_time_reply_rate": ("按时办结率", "on-time reply rate", "rate"),
+    "extension_rate": ("延期率", "extension rate", "rate"),
+    "return_rate": ("退单率", "return rate", "rate"),
+    "reopen_rate": ("重办率", "reopen rate", "rate"),
+    "callback_rate": ("回访率", "callback rate", "rate"),
+    "satisfaction": ("满意率", "satisfaction", "rate"),
+    "satisfied_share": ("满意", "satisfied share of reached", "rate"),
+    "basic_share": ("基本满意", "basically satisfied share", "rate"),
+    "dissatisfied_share": ("不满意", "dissatisfied share", "rate"),
+    "ttc_mean_wd": ("平均办结时长", "time to close, mean (working days)", "days"),
+    "ttc_median_wd": ("办结时长中位数", "time to close, median (working days)", "days"),
+    "ttc_p90_wd": ("办结时长P90", "time to close, p90 (working days)", "days"),
+    "ttc_km_median_wd": ("办结时长KM中位数", "time to close, Kaplan-Meier median (working days)", "days"),
+    "open_age_mean_wd": ("未办结平均时长", "open orders' mean age (working days)", "days"),
+    "open_age_p90_wd": ("未办结时长P90", "open orders' age p90 (working days)", "days"),
+    "littles_law_open": ("利特尔定律估计", "Little's law open estimate", "count"),
+    "littles_law_ratio": ("利特尔比", "open / Little's law estimate", "ratio"),
+    "handler_hours": ("办理工时", "handler-hours used", "hours"),
+    "utilisation": ("人员利用率", "handler utilisation", "rate"),
+    "warnings": ("预警数", "supervision warnings", "count"),
+    "reminders": ("催办数", "supervision reminders", "count"),
+    "criticisms": ("通报数", "public criticisms", "count"),
+    "capacity_moved": ("月调度调配", "handler-months lent by the monthly meeting", "count"),
+    "plans": ("克难方案", "hard-case plans adopted", "count"),
+    "backlog_mean": ("平均积压", "open orders, daily mean", "count"),
+    "backlog_peak": ("积压峰值", "open orders, daily peak", "count"),
+    "backlog_recovery_days": ("积压恢复天数", "days to recover after the last surge", "days"),
+}
+
+
+def events_frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    return pd.DataFrame({k: v.copy() for k, v in columns.items()})
+
+
+@dataclass
+class Context:
+    """What the indicators need besides the log: derived from the scenario only."""
+
+    cal: WorkCalendar
+    horizon: float
+    scenario: Scenario
+
+    @classmethod
+    def of(cls, scn: Scenario, cal: WorkCalendar | None = None) -> Context:
+        if cal is None:
+            from sim.model.engine import build_calendar
+
+            cal = build_calendar(scn)
+        return cls(cal, scn.horizon_hours, scn)
+
+
+def _first(df: pd.DataFrame, act: Act, col: str) -> pd.Series:
+    sub = df[df["activity"] == act]
+    return sub.groupby("order", sort=True)[col].first()
+
+
+def _count(df: pd.DataFrame, act: Act, outcome: int | None = None) -> pd.Series:
+    mask = df["activity"] == act
+    if outcome is not None:
+        mask &= df["outcome"] == outcome
+    return df.loc[mask, "order"].value_counts()
+
+
+def orders_table(events: pd.DataFrame, cases: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+    """One row per dispatched order: attributes, milestones and final state at the horizon."""
+    ev = events[events["order"] >= 0]
+    out = cases.set_index("order").copy()
+    out["category"] = pd.Categorical.from_codes(out["category"].astype(int), CATEGORIES)
+    out["arrive"] = _first(ev, Act.ARRIVE, "time")
+    out["first_unit"] = _first(ev, Act.ARRIVE, "unit")
+    out["sign_due"] = _first(ev, Act.ARRIVE, "due")
+    out["first_sign"] = _first(ev, Act.SIGN, "time")
+    main = ev[ev["activity"].isin([int(a) for a in MAIN_ACTS])]
+    last = main.groupby("order", sort=True).last()
+    out["last_activity"] = last["activity"]
+    out["final_unit"] = main[main["activity"].isin([Act.SIGN, Act.START, Act.REOPEN, Act.REPLY])].groupby("order")["unit"].last()
+    for name, act, oc in (
+        ("returns", Act.RETURN, None),
+        ("extensions", Act.EXTEND, 1),
+        ("warnings", Act.WARN, None),
+        ("reminders", Act.REMIND, None),
+        ("criticisms", Act.CRITICISE, None),
+        ("sendbacks", Act.SENDBACK, None),
+        ("reopens", Act.REOPEN, None),
+        ("replies", Act.REPLY, None),
+    ):
+        out[name] = _count(ev, act, oc).reindex(out.index, fill_value=0).astype(np.int32)
+    replies = ev[ev["activity"] == Act.REPLY]
+    on_time = (replies["time"] <= replies["due"]).groupby(replies["order"]).sum()
+    out["replies_on_time"] = on_time.reindex(out.index, fill_value=0).astype(np.int32)
+    callbacks = ev[ev["activity"] == Act.CALLBACK].groupby("order")["outcome"].last()
+    out["final_callback"] = callbacks.reindex(out.index).fillna(-1).astype(np.int8)
+    signed = out["first_sign"].notna()
+    closed = out["last_activity"] == Act.CLOSE
+    out["status"] = np.where(closed, "closed", np.where(signed, "open", "unsigned"))
+    out["close_time"] = _first(ev[::-1], Act.CLOSE, "time").reindex(out.index).where(closed)
+    out["on_time_sign"] = signed & (out["first_sign"] <= out["sign_due"])
+    wc_arrive = vectorised_working_clock(ctx.cal, out["arrive"].to_numpy())
+    wc_close = vectorised_working_clock(ctx.cal, out["close_time"].fillna(ctx.horizon).to_numpy())
+    wc_horizon = ctx.cal.working_clock(ctx.horizon)
+    hpd = ctx.cal.hours_per_day
+    out["ttc_wd"] = np.where(closed, (wc_close - wc_arrive) / hpd, np.nan)
+    out["age_wd"] = np.where(closed, np.nan, (wc_horizon - wc_arrive) / hpd)
+    out["arrival_month"] = [
+        d.month for d in (ctx.cal.to_datetime(t) for t in out["arrive"].to_numpy())
+    ] if len(out) else []
+    out.index.name = "order"
+    return out
+
+
+def kaplan_meier_median(durations: np.ndarray, observed: np.ndarray) -> float:
+    """Median of the Kaplan-Meier survival curve (right-censored where ``observed`` is False)."""
+    if len(durations) == 0:
+        return math.nan
+    order = np.argsort(durations, kind="stable")
+    d, e = durations[order], observed[order].astype(bool)
+    times, idx = np.unique(d, return_index=True)
+    events = np.add.reduceat(e.astype(np.int64), idx)
+    at_risk = len(d) - idx
+    surv = np.cumprod(1.0 - events / at_risk)
+    below = np.nonzero(surv <= 0.5)[0]
+    return float(times[below[0]]) if len(below) else math.inf
+
+
+def _rate(num: float, den: float) -> float:
+    return float(num) / float(den) if den else math.nan
+
+
+def _order_rates(orders: pd.DataFrame, basic_weight: float) -> dict[str, float]:
+    """Rates over a set of orders (the year, a month's cohort, a unit's orders)."""
+    received = orders["status"] != "unsigned"
+    rec = orders[received]
+    n_rec = len(rec)
+    closed = rec[rec["status"] == "closed"]
+    n_closed = len(closed)
+    final = closed["final_callback"]
+    reached = final.isin([SATISFIED, BASIC, DISSATISFIED])
+    n_reached = int(reached.sum())
+    n_sat, n_basic = int((final == SATISFIED).sum()), int((final == BASIC).sum())
+    n_dis = int((final == DISSATISFIED).sum())
+    ttc = closed["ttc_wd"].to_numpy()
+    return {
+        "dispatched": len(orders),
+        "received": n_rec,
+        "unsigned": len(orders) - n_rec,
+        "closed": n_closed,
+        "open": n_rec - n_closed,
+        "closure_rate": _rate(n_closed, n_rec),
+        "on_time_sign_rate": _rate(rec["on_time_sign"].sum(), n_rec),
+        "on_time_reply_rate": _rate(rec["replies_on_time"].sum(), rec["replies"].sum()),
+        "extension_rate": _rate((rec["extensions"] > 0).sum(), n_rec),
+        "return_rate": _rate((rec["returns"] > 0).sum(), n_rec),
+        "reopen_rate": _rate((rec["reopens"] > 0).sum(), n_rec),
+        "callback_rate": _rate(n_reached, n_closed),
+        "satisfaction": _rate(n_sat + basic_weight * n_basic, n_reached),
+        "satisfied_share": _rate(n_sat, n_reached),
+        "basic_share": _rate(n_basic, n_reached),
+        "dissatisfied_share": _rate(n_dis, n_reached),
+        "ttc_mean_wd": float(ttc.mean()) if len(ttc) else math.nan,
+        "ttc_median_wd": float(np.median(ttc)) if len(ttc) else math.nan,
+        "ttc_p90_wd": float(np.quantile(ttc, 0.9)) if len(ttc) else math.nan,
+    }
+
+
+def _backlog_series(events: pd.DataFrame, ctx: Context) -> pd.Series:
+    """Open (received, not closed) orders at the end of each day of the horizon."""
+    ev = events[events["order"] >= 0]
+    first_sign = ev[ev["activity"] == Act.SIGN].drop_duplicates("order")["time"].to_numpy()
+    closes = ev.loc[ev["activity"] == Act.CLOSE, "time"].to_numpy()
+    reopens = ev.loc[ev["activity"] == Act.REOPEN, "time"].to_numpy()
+    days = int(round(ctx.horizon / 24.0))
+    ends = (np.arange(days) + 1) * 24.0
+    count = (
+        np.searchsorted(np.sort(first_sign), ends, side="left")
+        - np.searchsorted(np.sort(closes), ends, side="left")
+        + np.searchsorted(np.sort(reopens), ends, side="left")
+    )
+    dates = pd.date_range(ctx.scenario.run.start, periods=days, freq="D")
+    return pd.Series(count, index=dates, name="open_orders")
+
+
+def _recovery_days(backlog: pd.Series, scn: Scenario) -> float:
+    """Days after the last surge ends until the backlog is back within 10 % of its level in
+    the 30 days before the first surge; NaN without surges, inf if it never recovers."""
+    if not scn.demand.surges or backlog.empty:
+        return math.nan
+    first = pd.Timestamp(min(s.start for s in scn.demand.surges))
+    last = pd.Timestamp(max(s.end for s in scn.demand.surges))
+    before = backlog[(backlog.index < first) & (backlog.index >= first - pd.Timedelta(days=30))]
+    if before.empty:
+        return math.nan
+    level = before.mean() * 1.1
+    after = backlog[backlog.index > last]
+    ok = np.nonzero(after.to_numpy() <= level)[0]
+    return float(ok[0] + 1) if len(ok) else math.inf
+
+
+def _workload(events: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+    """Per unit: handler-hours used within the horizon and handler-hours available."""
+    scn, cal = ctx.scenario, ctx.cal
+    n_units = len(scn.units)
+    starts = events[events["activity"] == Act.START]
+    t = starts["time"].to_numpy()
+    room = vectorised_working_clock(cal, np.full(len(t), ctx.horizon)) - vectorised_working_clock(cal, t)
+    used = np.minimum(starts["value"].to_numpy(), np.maximum(room, 0.0))
+    hours = np.bincount(starts["unit"].to_numpy().astype(int), weights=used, minlength=n_units)
+    horizon_wh = cal.working_clock(ctx.horizon)
+    available = np.array([u.handlers * horizon_wh for u in scn.units], dtype=float)
+    cap = events[events["activity"] == Act.CAPACITY]
+    lent = np.zeros(n_units)
+    if len(cap):
+        rest = horizon_wh - vectorised_working_clock(cal, cap["time"].to_numpy())
+        np.add.at(lent, cap["unit"].to_numpy().astype(int), cap["value"].to_numpy() * rest)
+    return pd.DataFrame(
+        {"handler_hours": hours, "available_hours": available + lent, "lent_hours": lent}
+    )
+
+
+def year_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Series:
+    """The annual indicators (one row of ``kpi_year``)."""
+    scn = ctx.scenario
+    k = _order_rates(orders, scn.indicators.basic_weight)
+    rec = orders[orders["status"] != "unsigned"]
+    durations = np.where(rec["status"] == "closed", rec["ttc_wd"], rec["age_wd"]).astype(float)
+    k["ttc_km_median_wd"] = kaplan_meier_median(durations, (rec["status"] == "closed").to_numpy())
+    open_age = rec.loc[rec["status"] == "open", "age_wd"]
+    k["open_age_mean_wd"] = float(open_age.mean()) if len(open_age) else math.nan
+    k["open_age_p90_wd"] = float(open_age.quantile(0.9)) if len(open_age) else math.nan
+    # Little's law at the horizon: arrival rate of the last 30 days x mean time to close
+    last30 = rec["arrive"] >= ctx.horizon - 30 * 24.0
+    wd30 = ctx.cal.working_days_between(ctx.horizon - 30 * 24.0, ctx.horizon)
+    rate = last30.sum() / wd30 if wd30 > 0 else math.nan
+    k["littles_law_open"] = rate * k["ttc_mean_wd"]
+    k["littles_law_ratio"] = _rate(k["open"], k["littles_law_open"])
+    wl = _workload(events, ctx)
+    k["handler_hours"] = float(wl["handler_hours"].sum())
+    k["utilisation"] = _rate(wl["handler_hours"].sum(), wl["available_hours"].sum())
+    acts = events["activity"]
+    k["warnings"] = int((acts == Act.WARN).sum())
+    k["reminders"] = int((acts == Act.REMIND).sum())
+    k["criticisms"] = int((acts == Act.CRITICISE).sum())
+    cap = events.loc[acts == Act.CAPACITY, "value"]
+    k["capacity_moved"] = float(cap[cap > 0].sum())
+    k["plans"] = int((acts == Act.PLAN).sum())
+    backlog = _backlog_series(events, ctx)
+    k["backlog_mean"] = float(backlog.mean())
+    k["backlog_peak"] = int(backlog.max()) if len(backlog) else 0
+    k["backlog_recovery_days"] = _recovery_days(backlog, scn)
+    return pd.Series(k, name="value")
+
+
+def month_kpis(orders: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+    """Indicators per arrival month (cohorts): December is not penalised for late arrivals."""
+    w = ctx.scenario.indicators.basic_weight
+    rows = {m: _order_rates(g, w) for m, g in orders.groupby("arrival_month", sort=True)}
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df.index.name = "arrival_month"
+    return df
+
+
+def unit_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+    """Indicators per handling unit (the unit that last held the order) plus workload."""
+    scn = ctx.scenario
+    w = scn.indicators.basic_weight
+    rec = orders[orders["status"] != "unsigned"]
+    rows = []
+    for i, unit in enumerate(scn.units):
+        mine = rec[rec["final_unit"] == i]
+        r = _order_rates(mine, w)
+        rows.append({"unit": unit.name, "kind": unit.kind, "handlers": unit.handlers, **r})
+    df = pd.DataFrame(rows)
+    wl = _workload(events, ctx)
+    df["handler_hours"] = wl["handler_hours"]
+    df["utilisation"] = wl["handler_hours"] / wl["available_hours"].where(wl["available_hours"] > 0)
+    df["lent_handler_hours"] = wl["lent_hours"]
+    acts = events["activity"]
+    for col, act in (("returns_made", Act.RETURN), ("reminders", Act.REMIND), ("criticisms", Act.CRITICISE)):
+        counts = events.loc[acts == act, "unit"].value_counts()
+        df[col] = [int(counts.get(i, 0)) for i in range(len(scn.units))]
+    for col in ("dispatched", "unsigned"):
+        del df[col]
+    df.index.name = "unit_index"
+    return df
+
+
+def open_age_table(orders: pd.DataFrame) -> pd.DataFrame:
+    """Open orders at the horizon by age band (working days)."""
+    open_ = orders[orders["status"] == "open"]
+    bands = [0, 1, 5, 15, 30, math.inf]
+    labels = ["<1", "1-5", "5-15", "15-30", ">30"]
+    cut = pd.cut(open_["age_wd"], bands, labels=labels, right=False)
+    return cut.value_counts().reindex(labels).rename("open_orders").to_frame()

@@ -1,0 +1,67 @@
+"""One work order's mutable record while it moves through the lifecycle."""
+
+from __future__ import annotations
+
+# Phases of an order (for supervision and reminders).
+QUEUED, EFFORT, LEAD, REVIEW, CALLBACK, CLOSED, ROUTING = range(7)
+
+
+class Order:
+    """A work order (工单).  Slots keep 85 k (or 1.3 M) of them small and fast."""
+
+    __slots__ = (
+        "id",
+        "category",
+        "urgent",
+        "topic",
+        "hard",
+        "responsible",
+        "unit",
+        "arrival",
+        "hops",
+        "round",
+        "reopens",
+        "extensions_left",
+        "due_std",
+        "due_unit",
+        "warned",
+        "reminded",
+        "criticised",
+        "version",
+        "watch",
+        "phase",
+        "lead_end",
+        "effort",
+        "resolved",
+        "late_days",
+        "used",
+        "queue_token",
+    )
+
+    def __init__(self, oid: int, category: int, urgent: bool, topic: int, hard: bool, responsible: int):
+        self.id = oid
+        self.category = category
+        self.urgent = urgent
+        self.topic = topic
+        self.hard = hard
+        self.responsible = responsible
+        self.unit = responsible
+        self.arrival = 0.0
+        self.hops = 0
+        self.round = 0
+        self.reopens = 0
+        self.extensions_left = 0
+        self.due_std = 0.0
+        self.due_unit = 0.0
+        self.warned = False
+        self.reminded = False
+        self.criticised = False
+        self.version = 0  # bumps when a scheduled wake-up is superseded
+        self.watch = 0  # bumps when supervision's entries for this order go stale
+        self.phase = ROUTING
+        self.lead_end = 0.0
+        self.effort = 0.0
+        self.resolved = True
+        self.late_days = 0.0
+        self.used = 0  # bit set of fate draws already consumed
+        self.queue_token = 0
