@@ -117,7 +117,8 @@ class WorkCalendar:
         i = bisect_right(self._starts, t) - 1
         if i < 0:
             return 0.0
-        return self._cum[i] + (min(t, self._ends[i]) - self._starts[i])
+        end = self._ends[i]
+        return self._cum[i] + ((t if t < end else end) - self._starts[i])
 
     def at_working_clock(self, w: float) -> float:
         """Earliest time whose working clock reaches ``w``; ``inf`` past the calendar's end.
@@ -132,10 +133,24 @@ class WorkCalendar:
         return self._starts[j] + (w - self._cum[j])
 
     def add_working_hours(self, t: float, hours: float) -> float:
-        """Time at which ``hours`` of office time have passed after ``t``."""
+        """Time at which ``hours`` of office time have passed after ``t``.
+
+        (``at_working_clock(working_clock(t) + hours)``, inlined: this is the model's hottest
+        calendar call.)"""
         if hours <= 0.0:
             return t
-        return self.at_working_clock(self.working_clock(t) + hours)
+        starts = self._starts
+        i = bisect_right(starts, t) - 1
+        if i < 0:
+            w = hours
+        else:
+            end = self._ends[i]
+            w = self._cum[i] + ((t if t < end else end) - starts[i]) + hours
+        cum_end = self._cum_end
+        j = bisect_left(cum_end, w)
+        if j >= len(cum_end):
+            return math.inf
+        return starts[j] + (w - self._cum[j])
 
     def add_working_days(self, t: float, days: float) -> float:
         """``days`` full working days of office time after ``t``."""
@@ -168,6 +183,22 @@ class WorkCalendar:
 
     def is_working_date(self, d: dt.date) -> bool:
         return self.is_working[(d - self.start).days]
+
+
+def vectorised_add_working_hours(cal: WorkCalendar, times, hours):
+    """``add_working_hours`` for many times at once; the same arithmetic, so the same floats."""
+    import numpy as np
+
+    t = np.asarray(times, dtype=float)
+    h = np.asarray(hours, dtype=float)
+    w = vectorised_working_clock(cal, t) + h
+    cum_end = np.asarray(cal._cum_end)
+    j = np.searchsorted(cum_end, w, side="left")
+    inside = j < len(cum_end)
+    jc = np.clip(j, 0, len(cum_end) - 1)
+    out = np.asarray(cal._starts)[jc] + (w - np.asarray(cal._cum)[jc])
+    out = np.where(inside, out, np.inf)
+    return np.where(h <= 0.0, t, out)
 
 
 def vectorised_working_clock(cal: WorkCalendar, times: Sequence[float]):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.activities import BASIC, DISSATISFIED, SATISFIED, UNREACHED, Act
+from sim.activities import BASIC, DISSATISFIED, SATISFIED, Act
 from sim.calendar import WorkCalendar, vectorised_working_clock
 from sim.scenario import CATEGORIES, Scenario
 

@@ -49,11 +49,32 @@ class EventLog:
         self.value.append(value)
         self.outcome.append(outcome)
 
+    def extend(self, order, activity, time, unit, due=None) -> None:
+        """Append many events at once (numpy arrays of equal length)."""
+        n = len(order)
+        self.order.frombytes(np.ascontiguousarray(order, dtype=np.int32).tobytes())
+        self.activity.frombytes(np.ascontiguousarray(activity, dtype=np.int8).tobytes())
+        self.time.frombytes(np.ascontiguousarray(time, dtype=np.float64).tobytes())
+        self.unit.frombytes(np.ascontiguousarray(unit, dtype=np.int16).tobytes())
+        dues = np.full(n, np.nan) if due is None else due
+        self.due.frombytes(np.ascontiguousarray(dues, dtype=np.float64).tobytes())
+        self.value.frombytes(np.full(n, np.nan).tobytes())
+        self.outcome.frombytes(np.full(n, -1, dtype=np.int8).tobytes())
+
     def __len__(self) -> int:
         return len(self.order)
 
     def columns(self) -> dict[str, np.ndarray]:
-        """The events as numpy arrays (zero-copy views of the buffers)."""
+        """The events as numpy arrays, in time order (stable: ties keep recording order).
+
+        Rows are recorded in processing order, except the intake's ARRIVE rows, which are
+        recorded in bulk before the run; one stable sort by time puts each where it belongs."""
+        raw = self.raw_columns()
+        order = np.argsort(raw["time"], kind="stable")
+        return {k: v[order] for k, v in raw.items()}
+
+    def raw_columns(self) -> dict[str, np.ndarray]:
+        """The buffers as numpy arrays in recording order (zero-copy views)."""
         return {
             "order": np.frombuffer(self.order, dtype=np.int32),
             "activity": np.frombuffer(self.activity, dtype=np.int8),

@@ -8,9 +8,10 @@ order goes to a unit and no capacity moves.
 
 from __future__ import annotations
 
+import numpy as np
+
 from sim.activities import Act
 from sim.mechanisms.base import Mechanism
-from sim.model.order import Order
 
 CONSULT = 1  # index of "consult" in CATEGORIES
 
@@ -19,13 +20,11 @@ class OneModel(Mechanism):
     name = "one_model"
     title = "一个模式 general customer service"
 
-    def answers_directly(self, order: Order, uniform: float) -> bool:
-        return (
-            self.enabled
-            and order.category == CONSULT
-            and not order.urgent
-            and uniform < self.params.direct_answer_probability
-        )
+    def direct_mask(self, category: np.ndarray, urgent: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+        """Which orders the centre answers itself (intake hook, for all orders at once)."""
+        if not self.enabled:
+            return np.zeros(len(category), dtype=bool)
+        return (category == CONSULT) & ~urgent & (uniform < self.params.direct_answer_probability)
 
     def on_month(self, now: float) -> None:
         if not self.enabled:

@@ -20,23 +20,27 @@ from sim.calendar import OfficeHours, WorkCalendar
 from sim.demand import Orders, generate, responsible_units
 from sim.log import EventLog
 from sim.mechanisms import REGISTRY
-from sim.model.lifecycle import Lifecycle
-from sim.model.order import Order
+from sim.model.intake import CENTRE, compute_intake
+from sim.model.lifecycle import FATE_BITS, Lifecycle
+from sim.model.order import REVIEW, Order
 from sim.model.units import MonthCounters, Unit
 from sim.rng import Streams
 from sim.scenario import CATEGORIES, MECHANISMS, Scenario, calendar_margin_days
+
+
+def _fire(ev: Wake) -> None:
+    if ev.version < 0 or ev.version == ev.order.version:
+        ev.fn(ev.order)
 
 
 class Wake:
     """A minimal SimPy event (the documented event protocol: ``callbacks`` and ``_ok``) that
     calls ``fn(order)`` when processed, unless the order's plan changed since (``version``)."""
 
-    __slots__ = ("callbacks", "_ok", "_value", "fn", "order", "version")
-
-
-def _fire(ev: Wake) -> None:
-    if ev.version < 0 or ev.version == ev.order.version:
-        ev.fn(ev.order)
+    __slots__ = ("callbacks", "fn", "order", "version")
+    _ok = True  # it always succeeds
+    _value = None
+    FIRE = (_fire,)  # SimPy iterates callbacks once and then sets them to None
 
 
 def build_calendar(scn: Scenario) -> WorkCalendar:
@@ -78,36 +82,48 @@ class Model:
     def schedule(self, when: float, fn: Callable[[Any], None], order: Any, version: int = -1) -> None:
         """Call ``fn(order)`` at time ``when`` (skipped if ``version`` >= 0 and stale)."""
         ev = Wake()
-        ev._ok = True
-        ev._value = None
         ev.fn = fn
         ev.order = order
         ev.version = version
-        ev.callbacks = [_fire]
+        ev.callbacks = Wake.FIRE
         self._schedule(ev, NORMAL, when - self.env.now)
 
     # -- cadence ----------------------------------------------------------------------------------
     def _arrivals(self) -> None:
+        """Intake for all orders at once, then one chain of wake-ups, each at an order's
+        first event (sign-for, or the centre's answer) in time order."""
+        intake = compute_intake(self, FATE_BITS)
         o = self.orders
         times = o.time.tolist()
         cats, urgent, topics, hard = o.category.tolist(), o.urgent.tolist(), o.topic.tolist(), o.hard.tolist()
         resp = self.responsible.tolist()
-        arrive = self.lifecycle.arrive
-        n = len(times)
+        units, first, dues = intake.first_unit.tolist(), intake.first_time.tolist(), intake.due_std.tolist()
+        used = intake.used_bits.tolist()
+        sequence = intake.sequence.tolist()
+        sign, centre_reply = self.lifecycle.sign, self.lifecycle.centre_reply
         horizon = self.horizon
-        state = {"i": 0}
+        state = {"k": 0}
 
-        def next_arrival(_: object) -> None:
-            i = state["i"]
+        def first_event(_: object) -> None:
+            k = state["k"]
+            i = sequence[k]
             order = Order(i, cats[i], urgent[i], topics[i], hard[i], resp[i])
-            arrive(order)
-            i += 1
-            state["i"] = i
-            if i < n and times[i] < horizon:
-                self.schedule(times[i], next_arrival, None)
+            order.arrival = times[i]
+            order.unit = units[i]
+            order.used = used[i]
+            if units[i] == CENTRE:
+                order.due_std = order.due_unit = dues[i]
+                order.phase = REVIEW
+                centre_reply(order)
+            else:
+                sign(order)
+            k += 1
+            state["k"] = k
+            if k < len(sequence) and first[sequence[k]] < horizon:
+                self.schedule(first[sequence[k]], first_event, None)
 
-        if n and times[0] < horizon:
-            self.schedule(times[0], next_arrival, None)
+        if sequence and first[sequence[0]] < horizon:
+            self.schedule(first[sequence[0]], first_event, None)
 
     def _ticks(self) -> None:
         start = self.scn.run.start

@@ -16,13 +16,20 @@ from typing import TYPE_CHECKING
 from sim.activities import BASIC, DISSATISFIED, SATISFIED, UNREACHED, Act
 from sim.model.callback import outcome
 from sim.model.order import CALLBACK, CLOSED, EFFORT, LEAD, QUEUED, REVIEW, ROUTING, Order
-from sim.model.units import NORMAL_PRIORITY, RAISED_PRIORITY, URGENT_PRIORITY, Unit, enqueue, pop_next
+from sim.model.units import (
+    NORMAL_PRIORITY,
+    RAISED_PRIORITY,
+    URGENT_PRIORITY,
+    Unit,
+    enqueue,
+    pop_next,
+)
 
 if TYPE_CHECKING:
     from sim.model.engine import Model
 
 CENTRE = -1  # the district hotline centre (总客服) in the log's unit column
-_FATE_BIT = {
+FATE_BITS = {
     name: 1 << i
     for i, name in enumerate(
         ("route", "route_pick", "sign", "direct", "direct_time", "extend", "approve", "hurry",
@@ -54,14 +61,14 @@ class Lifecycle:
 
     # -- random draws: an order's own fate first, its stream after ---------------------------
     def u(self, o: Order, name: str) -> float:
-        bit = _FATE_BIT[name]
+        bit = FATE_BITS[name]
         if not o.used & bit:
             o.used |= bit
             return self.fate_u[name][o.id]
         return self.streams[name].uniform()
 
     def z(self, o: Order, name: str) -> float:
-        bit = _FATE_BIT[name]
+        bit = FATE_BITS[name]
         if not o.used & bit:
             o.used |= bit
             return self.fate_z[name][o.id]
@@ -88,30 +95,11 @@ class Lifecycle:
         o.warned = o.reminded = o.criticised = False
         self.m.team.watch(o)
 
-    # -- arrive and route ---------------------------------------------------------------------
-    def arrive(self, o: Order) -> None:
-        now = self.m.env.now
-        o.arrival = now
-        if self.mech.one_model.answers_directly(o, self.u(o, "direct")):
-            self.record(o.id, Act.ARRIVE, now, CENTRE, self.sign_due(o, now))
-            o.unit = CENTRE
-            o.due_std = o.due_unit = self.reply_due(o, now)
-            self.record(o.id, Act.SIGN, now, CENTRE, o.due_std)
-            median = self.mech.one_model.params.answer_hours_median
-            answer = median * math.exp(0.5 * _normal_from_uniform(self.u(o, "direct_time")))
-            o.phase = REVIEW
-            self.schedule(now + answer, self.centre_reply, o)
-            return
-        o.unit = self.route(o, first=True)
-        self.record(o.id, Act.ARRIVE, now, o.unit, self.sign_due(o, now))
-        self.schedule_sign(o, now)
-
-    def route(self, o: Order, first: bool) -> int:
-        """The unit an order is dispatched to: the responsible one, or by mistake another."""
-        if first:
-            wrong = self.u(o, "route") < self.mech.one_list.misroute_probability()
-        else:
-            wrong = self.streams["route"].uniform() >= self.scn.routing.redispatch_accuracy
+    # -- routing after a return --------------------------------------------------------------
+    def route(self, o: Order) -> int:
+        """The unit a returned order is redispatched to: the responsible one, or by mistake
+        another.  (The first dispatch is computed for all orders at intake.)"""
+        wrong = self.streams["route"].uniform() >= self.scn.routing.redispatch_accuracy
         if not wrong or len(self.units) < 2:
             return o.responsible
         pick = int(self.u(o, "route_pick") * (len(self.units) - 1))
@@ -147,7 +135,7 @@ class Lifecycle:
 
     def redispatch(self, o: Order) -> None:
         now = self.m.env.now
-        o.unit = self.route(o, first=False)
+        o.unit = self.route(o)
         self.record(o.id, Act.REDISPATCH, now, o.unit, self.sign_due(o, now))
         self.schedule_sign(o, now)
 
@@ -365,9 +353,3 @@ class Lifecycle:
         self.record(o.id, Act.REOPEN, now, o.unit, o.due_std)
         self.request(o)
 
-
-def _normal_from_uniform(u: float) -> float:
-    """A standard normal from one uniform (inverse CDF), for draws taken from the fate arrays."""
-    from statistics import NormalDist
-
-    return NormalDist().inv_cdf(min(max(u, 1e-12), 1 - 1e-12))
