@@ -22,14 +22,22 @@ __all__ = ["Scenario", "ScenarioError", "load_scenario", "with_overrides", "simu
 __version__ = "0.1.0"
 
 
-def simulate(scenario: Scenario, seed: int = 1, overrides: dict[str, Any] | None = None) -> Result:
-    """Run ``scenario`` once with ``seed``; same scenario and seed give identical results."""
+def simulate(
+    scenario: Scenario,
+    seed: int = 1,
+    overrides: dict[str, Any] | None = None,
+    stream_to: str | None = None,
+) -> Result:
+    """Run ``scenario`` once with ``seed``; same scenario and seed give identical results.
+
+    ``stream_to``: write the event log to this Parquet file as the run goes (row groups),
+    for runs too large to hold their log in memory."""
     from sim.model import run_model
     from sim.result import Result
 
     if overrides:
         scenario = with_overrides(scenario, overrides)
-    log = run_model(scenario, seed)
+    log = run_model(scenario, seed, stream_to)
     return Result.from_log(scenario, seed, log)
 
 

@@ -27,8 +27,21 @@ def _parse_sets(items: Sequence[str] | None) -> dict[str, Any]:
         if "=" not in item:
             raise UserError(f"--set {item}: expected FIELD.PATH=VALUE, e.g. handling.scale=1.2")
         key, value = item.split("=", 1)
+        if not key.strip():
+            raise UserError(f"--set {item}: no field path before '=', e.g. handling.scale=1.2")
         out[key.strip()] = parse_value(value.strip())
     return out
+
+
+def _seed(text: str) -> int:
+    """argparse type for --seed: a non-negative integer (numpy refuses negative seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: expected an integer >= 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: seeds must be non-negative")
+    return value
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -70,25 +83,45 @@ def _check_writable(out: Path) -> None:
 # -- commands -----------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     import sim
-    from sim.summary import annual_sentence, indicator_table, render
 
     out = Path(args.out) if args.out else None
     if out is not None:
         _check_writable(out)
     scn = sim.load_scenario(args.scenario, overrides=_parse_sets(args.set))
-    res = sim.simulate(scn, seed=args.seed)
+    stream = None
+    if args.stream:
+        if out is None:
+            raise UserError("--stream needs --out (the event log is streamed beside it)")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stream = out.with_name(f".{out.name}.events.partial.parquet")
+    try:
+        res = sim.simulate(scn, seed=args.seed, stream_to=str(stream) if stream else None)
+        _report_run(scn, args.seed, res)
+        if out is not None:
+            try:
+                res.save(out)
+            except OSError as e:
+                raise UserError(
+                    f"--out {out}: cannot write the run folder: {e.strerror or e}"
+                ) from None
+            print(f"\nwrote {out}/ (scenario.toml, manifest.json, events.parquet, orders.parquet, kpi_*.csv)")
+    finally:
+        if stream is not None:
+            stream.unlink(missing_ok=True)
+    return EXIT_OK
+
+
+def _report_run(scn: Any, seed: int, res: Any) -> None:
+    from sim.summary import annual_sentence, indicator_table, render
+
     k = res.kpis().iloc[0]
-    print(f"# {scn.name}  seed {args.seed}  ({res.meta.get('wall_seconds', float('nan')):.1f} s)")
+    print(f"# {scn.name}  seed {seed}  ({res.meta.get('wall_seconds', float('nan')):.1f} s)")
     print(annual_sentence(k))
     print()
     print(render(indicator_table(k)))
     print()
     print("未办结工单账龄 open orders at the horizon by age (working days):")
     print(res.open_ages().T.to_string())
-    if out is not None:
-        res.save(out)
-        print(f"\nwrote {out}/ (scenario.toml, manifest.json, events.parquet, orders.parquet, kpi_*.csv)")
-    return EXIT_OK
 
 
 def _one_replication(job: tuple[Any, int]) -> dict[str, float]:
@@ -176,9 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run one scenario once and print its indicators")
     run.add_argument("scenario", help="scenario TOML file, e.g. scenarios/yuelu_2021.toml")
-    run.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    run.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
     run.add_argument("--out", help="write the run folder here (e.g. results/baseline)")
     run.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a field, repeatable")
+    run.add_argument(
+        "--stream", action="store_true",
+        help="write the event log to Parquet as the run goes (bounded memory; needs --out)",
+    )
     run.set_defaults(fn=cmd_run)
 
     check = sub.add_parser("check", help="run replications and compare with the targets")
@@ -204,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ScenarioError, UserError) as e:
         print(f"hotline: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
+        sys.stderr.close()
+        return EXIT_FAIL
     except OSError as e:
         where = f" {e.filename}" if getattr(e, "filename", None) else ""
         print(f"hotline: error:{where} {e.strerror or e}", file=sys.stderr)

@@ -59,7 +59,8 @@ INDICATORS: dict[str, tuple[str, str, str]] = {
 
 
 def events_frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    return pd.DataFrame({k: v.copy() for k, v in columns.items()})
+    """The events table from freshly built column arrays (not views of live buffers)."""
+    return pd.DataFrame(columns, copy=False)
 
 
 @dataclass
@@ -79,31 +80,75 @@ class Context:
         return cls(cal, scn.horizon_hours, scn)
 
 
-def _first(df: pd.DataFrame, act: Act, col: str) -> pd.Series:
-    sub = df[df["activity"] == act]
-    return sub.groupby("order", sort=True)[col].first()
+class _PerOrder:
+    """Per-order reductions of the event log with numpy index arithmetic: no copies of the
+    (possibly 10-million-row) events table, only index arrays.  Rows of one order are in
+    time order in the log, so "first" and "last" follow row order."""
+
+    def __init__(self, events: pd.DataFrame, case_ids: np.ndarray) -> None:
+        self.act = events["activity"].to_numpy()
+        order = events["order"].to_numpy()
+        self.rows = np.nonzero(order >= 0)[0]
+        self.ids = np.asarray(case_ids)
+        self.pos = np.searchsorted(self.ids, order[self.rows])  # row -> case position
+        self.events = events
+        self.n = len(self.ids)
+
+    def _select(self, acts: list[int], outcome: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        mask = np.isin(self.act[self.rows], acts)
+        if outcome is not None:
+            mask &= self.events["outcome"].to_numpy()[self.rows] == outcome
+        sel = np.nonzero(mask)[0]
+        return self.rows[sel], self.pos[sel]
+
+    def first(self, act: Act, col: str, fill: float = np.nan) -> np.ndarray:
+        return self._pick([int(act)], col, fill, last=False)
+
+    def last(self, acts: list[int], col: str, fill: float = np.nan) -> np.ndarray:
+        return self._pick(acts, col, fill, last=True)
+
+    def _pick(self, acts: list[int], col: str, fill: float, last: bool) -> np.ndarray:
+        rows, pos = self._select(acts)
+        if last:
+            rows, pos = rows[::-1], pos[::-1]
+        uniq, at = np.unique(pos, return_index=True)
+        values = self.events[col].to_numpy()
+        out = np.full(self.n, fill, dtype=np.result_type(values.dtype, np.asarray(fill).dtype))
+        out[uniq] = values[rows[at]]
+        return out
+
+    def count(self, act: Act, outcome: int | None = None) -> np.ndarray:
+        _, pos = self._select([int(act)], outcome)
+        return np.bincount(pos, minlength=self.n).astype(np.int32)
+
+    def count_where(self, act: Act, condition: np.ndarray) -> np.ndarray:
+        rows, pos = self._select([int(act)])
+        return np.bincount(pos[condition[rows]], minlength=self.n).astype(np.int32)
 
 
-def _count(df: pd.DataFrame, act: Act, outcome: int | None = None) -> pd.Series:
-    mask = df["activity"] == act
-    if outcome is not None:
-        mask &= df["outcome"] == outcome
-    return df.loc[mask, "order"].value_counts()
+def _months(ctx: Context, hours: np.ndarray) -> np.ndarray:
+    start = np.datetime64(ctx.cal.start.isoformat(), "s")
+    stamps = start + (np.asarray(hours) * 3600.0).astype("timedelta64[s]")
+    return stamps.astype("datetime64[M]").astype(int) % 12 + 1
 
 
 def orders_table(events: pd.DataFrame, cases: pd.DataFrame, ctx: Context) -> pd.DataFrame:
-    """One row per dispatched order: attributes, milestones and final state at the horizon."""
-    ev = events[events["order"] >= 0]
-    out = cases.set_index("order").copy()
+    """One row per dispatched order: attributes, milestones and final state at the horizon.
+
+    ``final_unit`` is the unit that last held the order (-1 the centre, -2 never signed);
+    ``status`` is closed, open or unsigned; ``ttc_wd`` / ``age_wd`` are working days from
+    arrival to close (closed orders) or to the horizon (the others)."""
+    out = cases.sort_values("order").set_index("order")
+    per = _PerOrder(events, out.index.to_numpy())
     out["category"] = pd.Categorical.from_codes(out["category"].astype(int), CATEGORIES)
-    out["arrive"] = _first(ev, Act.ARRIVE, "time")
-    out["first_unit"] = _first(ev, Act.ARRIVE, "unit")
-    out["sign_due"] = _first(ev, Act.ARRIVE, "due")
-    out["first_sign"] = _first(ev, Act.SIGN, "time")
-    main = ev[ev["activity"].isin([int(a) for a in MAIN_ACTS])]
-    last = main.groupby("order", sort=True).last()
-    out["last_activity"] = last["activity"]
-    out["final_unit"] = main[main["activity"].isin([Act.SIGN, Act.START, Act.REOPEN, Act.REPLY])].groupby("order")["unit"].last()
+    out["arrive"] = per.first(Act.ARRIVE, "time")
+    out["first_unit"] = per.first(Act.ARRIVE, "unit", fill=-1).astype(np.int16)
+    out["sign_due"] = per.first(Act.ARRIVE, "due")
+    out["first_sign"] = per.first(Act.SIGN, "time")
+    last_activity = per.last([int(a) for a in MAIN_ACTS], "activity", fill=-1)
+    out["last_activity"] = last_activity.astype(np.int8)
+    holding = [int(Act.SIGN), int(Act.START), int(Act.REOPEN), int(Act.REPLY)]
+    out["final_unit"] = per.last(holding, "unit", fill=-2).astype(np.int16)
     for name, act, oc in (
         ("returns", Act.RETURN, None),
         ("extensions", Act.EXTEND, 1),
@@ -114,26 +159,24 @@ def orders_table(events: pd.DataFrame, cases: pd.DataFrame, ctx: Context) -> pd.
         ("reopens", Act.REOPEN, None),
         ("replies", Act.REPLY, None),
     ):
-        out[name] = _count(ev, act, oc).reindex(out.index, fill_value=0).astype(np.int32)
-    replies = ev[ev["activity"] == Act.REPLY]
-    on_time = (replies["time"] <= replies["due"]).groupby(replies["order"]).sum()
-    out["replies_on_time"] = on_time.reindex(out.index, fill_value=0).astype(np.int32)
-    callbacks = ev[ev["activity"] == Act.CALLBACK].groupby("order")["outcome"].last()
-    out["final_callback"] = callbacks.reindex(out.index).fillna(-1).astype(np.int8)
-    signed = out["first_sign"].notna()
-    closed = out["last_activity"] == Act.CLOSE
+        out[name] = per.count(act, oc)
+    on_time = events["time"].to_numpy() <= events["due"].to_numpy()
+    out["replies_on_time"] = per.count_where(Act.REPLY, on_time)
+    out["final_callback"] = per.last([int(Act.CALLBACK)], "outcome", fill=-1).astype(np.int8)
+    signed = ~np.isnan(out["first_sign"].to_numpy())
+    closed = last_activity == Act.CLOSE
     out["status"] = np.where(closed, "closed", np.where(signed, "open", "unsigned"))
-    out["close_time"] = _first(ev[::-1], Act.CLOSE, "time").reindex(out.index).where(closed)
-    out["on_time_sign"] = signed & (out["first_sign"] <= out["sign_due"])
-    wc_arrive = vectorised_working_clock(ctx.cal, out["arrive"].to_numpy())
-    wc_close = vectorised_working_clock(ctx.cal, out["close_time"].fillna(ctx.horizon).to_numpy())
+    close_time = np.where(closed, per.last([int(Act.CLOSE)], "time"), np.nan)
+    out["close_time"] = close_time
+    out["on_time_sign"] = signed & (out["first_sign"].to_numpy() <= out["sign_due"].to_numpy())
+    arrive = out["arrive"].to_numpy()
+    wc_arrive = vectorised_working_clock(ctx.cal, arrive)
+    wc_close = vectorised_working_clock(ctx.cal, np.where(closed, close_time, ctx.horizon))
     wc_horizon = ctx.cal.working_clock(ctx.horizon)
     hpd = ctx.cal.hours_per_day
     out["ttc_wd"] = np.where(closed, (wc_close - wc_arrive) / hpd, np.nan)
     out["age_wd"] = np.where(closed, np.nan, (wc_horizon - wc_arrive) / hpd)
-    out["arrival_month"] = [
-        d.month for d in (ctx.cal.to_datetime(t) for t in out["arrive"].to_numpy())
-    ] if len(out) else []
+    out["arrival_month"] = _months(ctx, arrive)
     out.index.name = "order"
     return out
 

@@ -9,6 +9,7 @@ as XES does with trace attributes.
 from __future__ import annotations
 
 from array import array
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,10 +18,58 @@ EVENT_COLUMNS = ("order", "activity", "time", "unit", "due", "value", "outcome")
 NAN = float("nan")
 
 
-class EventLog:
-    """Append-only recorder; ``record`` is the only call on the simulation's hot path."""
+class ParquetSink:
+    """Writes the event log to a Parquet file one row group per flush (``--stream``), so a
+    city-scale run never holds its whole log in memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: str | Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.path = Path(path)
+        self.schema = pa.schema(
+            [
+                ("order", pa.int32()),
+                ("activity", pa.int8()),
+                ("time", pa.float64()),
+                ("unit", pa.int16()),
+                ("due", pa.float64()),
+                ("value", pa.float64()),
+                ("outcome", pa.int8()),
+            ]
+        )
+        self._writer = pq.ParquetWriter(self.path, self.schema)
+        self.rows = 0
+
+    def write(self, columns: dict[str, np.ndarray]) -> None:
+        import pyarrow as pa
+
+        table = pa.Table.from_pydict(columns, schema=self.schema)
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    def release(self) -> None:
+        """Drop the in-memory buffers (after they were copied out) to free memory."""
+        self._new_buffers()
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class EventLog:
+    """Append-only recorder; ``record`` is the only call on the simulation's hot path.
+
+    With a ``sink`` the buffers are flushed to it (each flush sorted by time) whenever they
+    hold ``chunk_rows`` rows; each order's events stay in time order across flushes."""
+
+    def __init__(self, sink: ParquetSink | None = None, chunk_rows: int = 1_000_000) -> None:
+        self.sink = sink
+        self.chunk_rows = chunk_rows
+        self._new_buffers()
+        self.cases: dict[str, np.ndarray] = {}
+        self.meta: dict[str, Any] = {}
+
+    def _new_buffers(self) -> None:
         self.order = array("i")
         self.activity = array("b")
         self.time = array("d")
@@ -28,8 +77,10 @@ class EventLog:
         self.due = array("d")
         self.value = array("d")
         self.outcome = array("b")
-        self.cases: dict[str, np.ndarray] = {}
-        self.meta: dict[str, Any] = {}
+        # bound appends: ``record`` is called once per event, so skip the method lookups
+        self._order, self._activity, self._time = self.order.append, self.activity.append, self.time.append
+        self._unit, self._due, self._value = self.unit.append, self.due.append, self.value.append
+        self._outcome = self.outcome.append
 
     def record(
         self,
@@ -41,13 +92,13 @@ class EventLog:
         value: float = NAN,
         outcome: int = -1,
     ) -> None:
-        self.order.append(order)
-        self.activity.append(activity)
-        self.time.append(time)
-        self.unit.append(unit)
-        self.due.append(due)
-        self.value.append(value)
-        self.outcome.append(outcome)
+        self._order(order)
+        self._activity(activity)
+        self._time(time)
+        self._unit(unit)
+        self._due(due)
+        self._value(value)
+        self._outcome(outcome)
 
     def extend(self, order, activity, time, unit, due=None) -> None:
         """Append many events at once (numpy arrays of equal length)."""
@@ -62,7 +113,28 @@ class EventLog:
         self.outcome.frombytes(np.full(n, -1, dtype=np.int8).tobytes())
 
     def __len__(self) -> int:
-        return len(self.order)
+        return len(self.order) + (self.sink.rows if self.sink else 0)
+
+    def maybe_flush(self) -> None:
+        """Flush to the sink if the buffers are full (called by the engine between events)."""
+        if self.sink is not None and len(self.order) >= self.chunk_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.sink is None or not len(self.order):
+            return
+        self.sink.write(self.columns())
+        self._new_buffers()
+
+    def release(self) -> None:
+        """Drop the in-memory buffers (after they were copied out) to free memory."""
+        self._new_buffers()
+
+    def close(self) -> None:
+        """Write what is left to the sink and close it (no-op without a sink)."""
+        if self.sink is not None:
+            self.flush()
+            self.sink.close()
 
     def columns(self) -> dict[str, np.ndarray]:
         """The events as numpy arrays, in time order (stable: ties keep recording order).

@@ -47,21 +47,33 @@ class Result:
         self,
         scenario: Scenario,
         seed: int,
-        events: pd.DataFrame,
+        events: pd.DataFrame | None,
         cases: pd.DataFrame,
         meta: dict[str, Any] | None = None,
+        events_path: Path | None = None,
     ) -> None:
         self.scenario = scenario
         self.seed = seed
-        self.events = events
+        self._events = events
+        self.events_path = events_path  # a streamed log's Parquet file
         self.cases = cases
         self.meta = dict(meta or {})
 
     @classmethod
     def from_log(cls, scenario: Scenario, seed: int, log: EventLog) -> Result:
-        events = kpi.events_frame(log.columns())
         cases = pd.DataFrame(log.cases)
+        if log.sink is not None:
+            return cls(scenario, seed, None, cases, log.meta, events_path=log.sink.path)
+        events = kpi.events_frame(log.columns())  # sorted copies: the buffers can go
+        log.release()
         return cls(scenario, seed, events, cases, log.meta)
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """The event log (read from its Parquet file on first use when it was streamed)."""
+        if self._events is None:
+            self._events = pd.read_parquet(self.events_path)
+        return self._events
 
     # -- derived tables (each computed once) --------------------------------------------------------
     @cached_property
@@ -139,9 +151,15 @@ class Result:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
         try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a run folder is not
             with (tmp / "scenario.toml").open("wb") as fh:
                 tomli_w.dump(self.scenario.model_dump(mode="json", exclude_none=True), fh)
-            self.events.to_parquet(tmp / "events.parquet", index=False)
+            if self.events_path is not None and self._events is None:
+                shutil.copyfile(self.events_path, tmp / "events.parquet")
+            else:
+                self.events.to_parquet(tmp / "events.parquet", index=False)
             self.cases.to_parquet(tmp / "cases.parquet", index=False)
             self.orders.to_parquet(tmp / "orders.parquet")
             for name, table in (
@@ -157,7 +175,11 @@ class Result:
                 old = target.with_name(f".{target.name}.old")
                 shutil.rmtree(old, ignore_errors=True)
                 os.replace(target, old)
-                os.replace(tmp, target)
+                try:
+                    os.replace(tmp, target)
+                except BaseException:
+                    os.replace(old, target)  # put the previous run back
+                    raise
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 os.replace(tmp, target)

@@ -202,12 +202,17 @@ class Handling(Strict):
         1.5, description="handler-hours per handling round, lognormal median"
     )
     effort_sigma: NonNegative = Field(0.6, description="lognormal sigma of handler effort")
+    effort_distribution: Literal["lognormal", "exponential"] = Field(
+        "lognormal",
+        description="handler effort distribution; exponential has the same median "
+        "(mean = effort_median_hours / ln 2), for checks against queueing theory",
+    )
     lead_median_working_days: CategoryValues = Field(
         description="working days from the end of handler work to the reply (site visits, "
         "coordination, third parties), lognormal median per category"
     )
     lead_sigma: NonNegative = Field(1.2, description="lognormal sigma of the lead time")
-    urgent_lead_median_hours: Positive = Field(
+    urgent_lead_median_hours: NonNegative = Field(
         6.0, description="urgent orders: clock hours to reply after handler work, median"
     )
     hard_lead_multiplier: Positive = Field(
@@ -547,13 +552,14 @@ def from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
 def _check_runnable(scn: Scenario, source: str) -> None:
     from sim.calendar import CHINESE_CALENDAR_FIRST_YEAR, chinese_calendar_last_year
 
+    last = _last_needed_day(scn, source)
     if scn.calendar.holidays == "chinese":
-        need_days = scn.run.horizon_days + calendar_margin_days(scn)
-        last = scn.run.start + dt.timedelta(days=need_days)
         first_ok, last_ok = CHINESE_CALENDAR_FIRST_YEAR, chinese_calendar_last_year()
         if scn.run.start.year < first_ok or last.year > last_ok:
+            # a start outside the calendar is the start's fault; a start inside it, the horizon's
+            field = "run.start" if not first_ok <= scn.run.start.year <= last_ok else "run.horizon_days"
             raise ScenarioError(
-                f"{source}: run.start: the Chinese holiday calendar covers {first_ok}-{last_ok}, "
+                f"{source}: {field}: the Chinese holiday calendar covers {first_ok}-{last_ok}, "
                 f"but the run needs {scn.run.start} to {last} (horizon plus the longest "
                 f"deadline); choose dates inside it or calendar.holidays = \"weekends\""
             )
@@ -563,6 +569,30 @@ def _check_runnable(scn: Scenario, source: str) -> None:
             f"{source}: demand.annual_orders: expected volume {expected:,.0f} orders exceeds "
             f"demand.max_orders = {scn.demand.max_orders:,}"
         )
+
+
+def _last_needed_day(scn: Scenario, source: str) -> dt.date:
+    """The last calendar day the run needs (horizon plus deadlines); one-line error past 9999."""
+    try:
+        scn.run.start + dt.timedelta(days=scn.run.horizon_days)
+    except OverflowError:
+        raise ScenarioError(
+            f"{source}: run.start: {scn.run.start} plus run.horizon_days = {scn.run.horizon_days} "
+            f"runs past the last representable date (9999-12-31)"
+        ) from None
+    try:
+        margin = calendar_margin_days(scn)
+        return scn.run.start + dt.timedelta(days=scn.run.horizon_days + margin)
+    except OverflowError:
+        # blame the start when even a ten-year margin would not fit, else the deadlines
+        field = "time_limits.reply_working_days"
+        if dt.date.max - scn.run.start < dt.timedelta(days=scn.run.horizon_days + 3660):
+            field = "run.start"
+        raise ScenarioError(
+            f"{source}: {field}: {scn.run.start} plus the horizon and the longest deadline "
+            f"(time_limits.reply_working_days x mechanisms.one_standard.unit_limit_factor_max x "
+            f"(1 + max_extensions)) runs past the last representable date (9999-12-31)"
+        ) from None
 
 
 def calendar_margin_days(scn: Scenario) -> int:

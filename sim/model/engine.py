@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time as wallclock
+from array import array
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +20,7 @@ from simpy.events import NORMAL
 
 from sim.calendar import OfficeHours, WorkCalendar
 from sim.demand import Orders, generate, responsible_units
-from sim.log import EventLog
+from sim.log import EventLog, ParquetSink
 from sim.mechanisms import REGISTRY
 from sim.model.intake import CENTRE, compute_intake
 from sim.model.lifecycle import FATE_BITS, Lifecycle
@@ -52,7 +54,7 @@ def build_calendar(scn: Scenario) -> WorkCalendar:
 class Model:
     """One simulation run of a scenario with a seed."""
 
-    def __init__(self, scn: Scenario, seed: int) -> None:
+    def __init__(self, scn: Scenario, seed: int, stream_to: str | Path | None = None) -> None:
         self.scn = scn
         self.seed = seed
         self.env = simpy.Environment()
@@ -60,7 +62,7 @@ class Model:
         self.cal = build_calendar(scn)
         self.horizon = scn.horizon_hours
         self.streams = Streams(seed)
-        self.log = EventLog()
+        self.log = EventLog(ParquetSink(stream_to) if stream_to else None)
         self.categories = CATEGORIES
         factors = self.streams.numpy("units").uniform(
             scn.mechanisms.one_standard.unit_limit_factor_min,
@@ -94,12 +96,11 @@ class Model:
         first event (sign-for, or the centre's answer) in time order."""
         intake = compute_intake(self, FATE_BITS)
         o = self.orders
-        times = o.time.tolist()
-        cats, urgent, topics, hard = o.category.tolist(), o.urgent.tolist(), o.topic.tolist(), o.hard.tolist()
-        resp = self.responsible.tolist()
-        units, first, dues = intake.first_unit.tolist(), intake.first_time.tolist(), intake.due_std.tolist()
-        used = intake.used_bits.tolist()
-        sequence = intake.sequence.tolist()
+        # typed arrays: scalar indexing is as fast as a list's, at 1/4 of the memory
+        times, first, dues = _arr("d", o.time), _arr("d", intake.first_time), _arr("d", intake.due_std)
+        cats, topics, resp = _arr("b", o.category), _arr("l", o.topic), _arr("l", self.responsible)
+        urgent, hard = _arr("b", o.urgent), _arr("b", o.hard)
+        units, used, sequence = _arr("l", intake.first_unit), _arr("q", intake.used_bits), _arr("q", intake.sequence)
         sign, centre_reply = self.lifecycle.sign, self.lifecycle.centre_reply
         horizon = self.horizon
         state = {"k": 0}
@@ -107,7 +108,7 @@ class Model:
         def first_event(_: object) -> None:
             k = state["k"]
             i = sequence[k]
-            order = Order(i, cats[i], urgent[i], topics[i], hard[i], resp[i])
+            order = Order(i, cats[i], bool(urgent[i]), topics[i], bool(hard[i]), resp[i])
             order.arrival = times[i]
             order.unit = units[i]
             order.used = used[i]
@@ -119,10 +120,12 @@ class Model:
                 sign(order)
             k += 1
             state["k"] = k
+            if not k & 0xFFFF:
+                self.log.maybe_flush()
             if k < len(sequence) and first[sequence[k]] < horizon:
                 self.schedule(first[sequence[k]], first_event, None)
 
-        if sequence and first[sequence[0]] < horizon:
+        if len(sequence) and first[sequence[0]] < horizon:
             self.schedule(first[sequence[0]], first_event, None)
 
     def _ticks(self) -> None:
@@ -153,6 +156,7 @@ class Model:
         self._arrivals()
         self._ticks()
         self.env.run(until=self.horizon)
+        self.log.close()
         self.log.cases = self._case_table()
         self.log.meta = {
             "seed": self.seed,
@@ -178,6 +182,13 @@ class Model:
         }
 
 
+def _arr(code: str, values: np.ndarray) -> array:
+    dtype = {"d": np.float64, "b": np.int8, "l": np.int64, "q": np.int64}[code]
+    out = array(code)
+    out.frombytes(np.ascontiguousarray(values, dtype=dtype).tobytes())
+    return out
+
+
 class _Mechanisms:
     """The six mechanism objects by name, iterable in the scenario's order."""
 
@@ -190,6 +201,7 @@ class _Mechanisms:
         return iter(self._items)
 
 
-def run_model(scn: Scenario, seed: int) -> EventLog:
-    """Simulate ``scn`` with ``seed`` and return its event log."""
-    return Model(scn, seed).run()
+def run_model(scn: Scenario, seed: int, stream_to: str | Path | None = None) -> EventLog:
+    """Simulate ``scn`` with ``seed`` and return its event log (streamed to a Parquet file
+    as the run goes when ``stream_to`` is given)."""
+    return Model(scn, seed, stream_to).run()

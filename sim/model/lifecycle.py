@@ -58,6 +58,7 @@ class Lifecycle:
         self.lead_median_wd = [scn.handling.lead_median_working_days.get(c) for c in model.categories]
         self.category_names = model.categories
         self.mech = model.mechanisms
+        self.exponential_effort = scn.handling.effort_distribution == "exponential"
 
     # -- random draws: an order's own fate first, its stream after ---------------------------
     def u(self, o: Order, name: str) -> float:
@@ -154,7 +155,11 @@ class Lifecycle:
         unit.busy += 1
         o.phase = EFFORT
         h = self.scn.handling
-        effort = h.effort_median_hours * math.exp(h.effort_sigma * self.z(o, "effort"))
+        z = self.z(o, "effort")
+        if self.exponential_effort:  # the same normal draw, mapped through its CDF
+            effort = -h.effort_median_hours / math.log(2.0) * math.log(0.5 * math.erfc(z / math.sqrt(2.0)))
+        else:
+            effort = h.effort_median_hours * math.exp(h.effort_sigma * z)
         effort *= h.scale / unit.speed
         if o.round > 0:
             effort *= h.reopen_lead_factor
@@ -236,6 +241,8 @@ class Lifecycle:
                 self.plan_reply(o, now)
                 return
         p = h.hurry_probability_warned if o.warned else h.hurry_probability
+        if o.hard and not self.mech.one_plan.has_plan(o):
+            p = 0.0  # a hard case needs other parties: its unit alone cannot hurry it (一个方案)
         if self.u(o, "hurry") < p and o.due_unit > now:
             o.lead_end = now + self.streams["hurry"].uniform() * (o.due_unit - now)
         o.version += 1

@@ -1,0 +1,325 @@
+"""Property-based tests: random valid scenarios (small volumes), every run must keep the
+lifecycle's invariants.
+
+Scenarios are built from the baseline by replacing fields with random values (units, topics,
+shares, behavioural probabilities, mechanisms, calendar, surges, initial backlog).  For each
+scenario and a random seed the run must give legal order paths, ordered timestamps inside the
+horizon, conserved counts, rates in [0, 1], one holder per order at a time, no more busy
+handlers than the unit has (24x7 calendars), and the same log when run again.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandas.testing as pdt
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim.activities import Act, check_path
+from sim.kpi import INDICATORS
+from sim.model import run_model
+from sim.result import Result
+from sim.scenario import CATEGORIES, STREET, from_dict
+
+BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "yuelu_2021.toml"
+with BASELINE.open("rb") as _fh:
+    BASE: dict = tomllib.load(_fh)
+
+SHARE_TOL = 1e-6  # the schema's tolerance for shares summing to 1 (scenario._check_shares)
+EPS = 1e-6  # hours: slack for floating-point ends of handler work
+HOLDING_FREE = {int(Act.ARRIVE), int(Act.REDISPATCH)}  # events that (re)name the holder
+SETTINGS = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+# -- strategies -------------------------------------------------------------------------------
+def exact_shares(weights: list[int]) -> list[float]:
+    """Weights normalised to shares summing to 1, the rounding residue on the largest."""
+    total = sum(weights)
+    shares = [w / total for w in weights]
+    big = max(range(len(shares)), key=lambda i: shares[i])
+    shares[big] = 0.0
+    shares[big] = 1.0 - math.fsum(shares)
+    assert all(s >= 0.0 for s in shares)
+    assert math.isclose(math.fsum(shares), 1.0, abs_tol=SHARE_TOL)
+    return shares
+
+
+def share_weights(n: int) -> st.SearchStrategy[list[int]]:
+    return st.lists(st.integers(0, 10), min_size=n, max_size=n).filter(lambda w: sum(w) > 0)
+
+
+prob = st.floats(0.0, 1.0, allow_nan=False)
+
+
+@st.composite
+def office_hours(draw) -> list[list[float]]:
+    """One or two ordered, non-overlapping intervals in half hours, or 24x7."""
+    if draw(st.booleans()):
+        return [[0.0, 24.0]]
+    n = draw(st.integers(1, 2))
+    points = sorted(draw(st.lists(st.integers(0, 48), min_size=2 * n, max_size=2 * n, unique=True)))
+    return [[points[2 * i] / 2.0, points[2 * i + 1] / 2.0] for i in range(n)]
+
+
+@st.composite
+def scenarios(draw) -> dict:
+    data = copy.deepcopy(BASE)
+    data["name"] = "property"
+    start = draw(st.dates(dt.date(2019, 1, 1), dt.date(2025, 12, 31)))
+    horizon = draw(st.integers(20, 120))
+    data["run"] = {"start": start, "horizon_days": horizon}
+    data["calendar"] = {
+        "holidays": draw(st.sampled_from(["chinese", "weekends", "none"])),
+        "office_hours": draw(office_hours()),
+    }
+
+    dem = data["demand"]
+    dem["annual_orders"] = draw(st.floats(0.0, 1500.0))
+    dem["category_shares"] = dict(zip(CATEGORIES, exact_shares(draw(share_weights(4))), strict=True))
+    n_channels = draw(st.integers(1, 4))
+    dem["channel_shares"] = dict(
+        zip(["phone", "web", "app", "wechat"][:n_channels], exact_shares(draw(share_weights(n_channels))), strict=True)
+    )
+    dem["urgent_share"] = draw(prob)
+    dem["hard_share"] = {c: draw(prob) for c in CATEGORIES}
+    surges = []
+    for _ in range(draw(st.integers(0, 2))):
+        a = draw(st.integers(0, horizon - 1))
+        b = draw(st.integers(a, horizon - 1))
+        surges.append(
+            {
+                "start": start + dt.timedelta(days=a),
+                "end": start + dt.timedelta(days=b),
+                "factor": draw(st.floats(0.1, 5.0)),
+            }
+        )
+    dem["surges"] = surges
+
+    n_units = draw(st.integers(1, 8))
+    kinds = draw(st.lists(st.sampled_from(["department", "street"]), min_size=n_units, max_size=n_units))
+    units = [
+        {"name": f"unit{i}", "kind": kind, "handlers": draw(st.integers(0, 5))}
+        for i, kind in enumerate(kinds)
+    ]
+    streets = [u for u in units if u["kind"] == "street"]
+    targets = [u["name"] for u in units] + ([STREET] if streets else [])
+    n_topics = draw(st.integers(1, 6))
+    topic_units = draw(st.lists(st.sampled_from(targets), min_size=n_topics, max_size=n_topics))
+    data["topics"] = [
+        {"name": f"topic{i}", "share": s, "unit": u}
+        for i, (s, u) in enumerate(zip(exact_shares(draw(share_weights(n_topics))), topic_units, strict=True))
+    ]
+    if streets and (STREET in topic_units or draw(st.booleans())):
+        for u, s in zip(streets, exact_shares(draw(share_weights(len(streets)))), strict=True):
+            u["population_share"] = s
+    data["units"] = units
+
+    data["routing"]["redispatch_accuracy"] = draw(prob)
+    h = data["handling"]
+    h["scale"] = draw(st.floats(0.1, 3.0))
+    h["effort_distribution"] = draw(st.sampled_from(["lognormal", "exponential"]))
+    for key in (
+        "extension_request_probability",
+        "extension_approval_probability",
+        "hurry_probability",
+        "hurry_probability_warned",
+    ):
+        h[key] = draw(prob)
+    data["review"]["sendback_probability"] = draw(prob)
+    cb = data["callback"]
+    cb["reach_probability_per_attempt"] = draw(prob)
+    cb["reopen_probability_if_dissatisfied"] = draw(prob)
+    cb["satisfaction"]["base"] = draw(st.floats(-4.0, 8.0))
+    data["time_limits"]["max_extensions"] = draw(st.integers(0, 2))
+
+    mech = data["mechanisms"]
+    for name in mech:
+        mech[name]["enabled"] = draw(st.booleans())
+    mech["one_model"]["direct_answer_probability"] = draw(prob)
+    mech["one_model"]["meeting_backlog_per_handler"] = draw(st.floats(0.0, 5.0))
+    mech["one_model"]["temporary_handlers"] = draw(st.integers(0, 3))
+    mech["one_model"]["pool_handlers"] = draw(st.integers(0, 6))
+    mech["one_list"]["misroute_probability_listed"] = draw(prob)
+    mech["one_list"]["misroute_probability_unlisted"] = draw(prob)
+    mech["one_team"]["inspectors"] = draw(st.integers(0, 5))
+    mech["one_team"]["remind_speedup"] = draw(prob)
+    mech["one_set"]["bottom_share"] = draw(prob)
+    mech["one_set"]["relax"] = draw(prob)
+    mech["one_plan"]["hard_cases_per_topic_quarter"] = draw(st.integers(1, 5))
+    mech["one_plan"]["resolve_probability_without_plan"] = draw(prob)
+    mech["one_plan"]["resolve_probability_with_plan"] = draw(prob)
+    data["indicators"] = {"basic_weight": draw(prob)}
+    data["initial_backlog"] = {"orders": draw(st.integers(0, 20))}
+    return data
+
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+# -- running ------------------------------------------------------------------------------------
+def run(data: dict, seed: int) -> tuple[Result, dict[str, np.ndarray]]:
+    """Simulate; also return the raw log in recording (processing) order."""
+    scn = from_dict(data)
+    log = run_model(scn, seed)
+    raw = {k: v.copy() for k, v in log.raw_columns().items()}
+    return Result.from_log(scn, seed, log), raw
+
+
+def per_order(columns: dict[str, np.ndarray]) -> dict[int, list[tuple[int, float, int]]]:
+    """(activity, time, unit) of each order's events, in the given row order."""
+    out: dict[int, list[tuple[int, float, int]]] = defaultdict(list)
+    for o, a, t, u in zip(
+        columns["order"].tolist(), columns["activity"].tolist(),
+        columns["time"].tolist(), columns["unit"].tolist(), strict=True,
+    ):
+        if o >= 0:
+            out[o].append((a, t, u))
+    return out
+
+
+def is_24x7(data: dict) -> bool:
+    cal = data["calendar"]
+    return cal["holidays"] == "none" and cal["office_hours"] == [[0.0, 24.0]]
+
+
+# -- the properties -----------------------------------------------------------------------------
+def check_paths_and_times(res: Result, raw: dict[str, np.ndarray]) -> None:
+    """1. legal lifecycle paths; 2. timestamps non-decreasing and inside [0, horizon]."""
+    horizon = res.scenario.horizon_hours
+    ev = res.events
+    times = ev["time"].to_numpy()
+    assert np.all(times >= 0.0) and np.all(times <= horizon), (times.min(), times.max(), horizon)
+    assert not np.isnan(times).any()
+    # the log as stored (sorted by time) and as recorded (processing order) must both hold
+    for label, cols in (("log", {c: ev[c].to_numpy() for c in ev.columns}), ("recorded", raw)):
+        for order, seq in per_order(cols).items():
+            acts = [a for a, _, _ in seq]
+            err = check_path(acts)
+            assert err is None, f"{label}: order {order}: {err}: {[Act(a).name for a in acts]}"
+            ts = [t for _, t, _ in seq]
+            assert all(b >= a for a, b in zip(ts, ts[1:], strict=False)), f"{label}: order {order}: {ts}"
+    assert set(res.cases["order"]) == set(ev.loc[ev["activity"] == Act.ARRIVE, "order"])
+
+
+def check_conservation_and_rates(res: Result) -> None:
+    """3. dispatched = received + unsigned, received = closed + open; 4. rates in [0, 1]
+    (NaN exactly when the denominator is zero), counts >= 0."""
+    k = res.kpis().iloc[0]
+    assert k["dispatched"] == k["received"] + k["unsigned"]
+    assert k["received"] == k["closed"] + k["open"]
+    assert k["dispatched"] == len(res.cases)
+    orders = res.orders
+    rec = orders[orders["status"] != "unsigned"]
+    closed = rec[rec["status"] == "closed"]
+    reached = int(closed["final_callback"].isin([1, 2, 3]).sum())
+    wl = sim.kpi._workload(res.events, res.context)
+    denominators = {
+        "closure_rate": len(rec),
+        "on_time_sign_rate": len(rec),
+        "extension_rate": len(rec),
+        "return_rate": len(rec),
+        "reopen_rate": len(rec),
+        "on_time_reply_rate": int(rec["replies"].sum()),
+        "callback_rate": len(closed),
+        "satisfaction": reached,
+        "satisfied_share": reached,
+        "basic_share": reached,
+        "dissatisfied_share": reached,
+        "utilisation": float(wl["available_hours"].sum()),
+    }
+    for key, (_, _, kind) in INDICATORS.items():
+        v = float(k[key])
+        if kind == "rate":
+            assert key in denominators, key
+            if denominators[key] == 0:
+                assert math.isnan(v), (key, v)
+            else:
+                assert 0.0 <= v <= 1.0, (key, v, denominators[key])
+        elif kind == "count" and not math.isnan(v):
+            assert v >= 0, (key, v)
+
+
+def check_single_holder(res: Result) -> None:
+    """5a. An order is held by one unit at a time: ARRIVE and REDISPATCH name the unit that
+    must sign next; every other event names the holder (a reopen of a centre answer hands the
+    order to a unit)."""
+    ev = res.events
+    for order, seq in per_order({c: ev[c].to_numpy() for c in ev.columns}).items():
+        holder = None
+        for i, (a, _, u) in enumerate(seq):
+            if a in HOLDING_FREE or a == Act.REOPEN and holder == -1:
+                holder = u
+            else:
+                assert u == holder, f"order {order}: event {i} {Act(a).name} by unit {u}, held by {holder}"
+
+
+def check_capacity(res: Result) -> None:
+    """5b. (24x7 only: a handler is busy exactly from START to START + value.)  When work
+    starts, the unit's busy handlers, this one included, never exceed its handlers plus the
+    handlers lent to it then (CAPACITY events)."""
+    ev = res.events
+    handlers = [u.handlers for u in res.scenario.units]
+    capacity = list(handlers)
+    ends: dict[int, list[float]] = defaultdict(list)
+    for a, t, u, v in zip(
+        ev["activity"].tolist(), ev["time"].tolist(), ev["unit"].tolist(), ev["value"].tolist(), strict=True
+    ):
+        if a == Act.CAPACITY:
+            capacity[u] += int(round(v))
+            assert capacity[u] >= handlers[u], (u, capacity[u])
+        elif a == Act.START:
+            busy = [e for e in ends[u] if e > t + EPS]
+            busy.append(t + v)
+            ends[u] = busy
+            assert len(busy) <= capacity[u], (
+                f"unit {u} at t={t}: {len(busy)} busy handlers, capacity {capacity[u]} "
+                f"(handlers {handlers[u]})"
+            )
+
+
+@SETTINGS
+@given(data=scenarios(), seed=seeds)
+def test_random_scenarios_keep_invariants(data: dict, seed: int) -> None:
+    res, raw = run(data, seed)
+    check_paths_and_times(res, raw)
+    check_conservation_and_rates(res)
+    check_single_holder(res)
+    if is_24x7(data):
+        check_capacity(res)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=scenarios(), seed=seeds)
+def test_same_scenario_and_seed_same_log(data: dict, seed: int) -> None:
+    scn = from_dict(data)
+    a = sim.simulate(scn, seed=seed)
+    b = sim.simulate(scn, seed=seed)
+    pdt.assert_frame_equal(a.events, b.events)
+    pdt.assert_frame_equal(a.cases, b.cases)
+    pdt.assert_frame_equal(a.kpis(), b.kpis())
+
+
+def test_generated_scenarios_validate() -> None:
+    """The generator only makes scenarios the schema accepts (shares within its tolerance)."""
+    @settings(max_examples=50, deadline=None)
+    @given(data=scenarios())
+    def inner(data: dict) -> None:
+        scn = from_dict(data)
+        assert math.isclose(sum(t.share for t in scn.topics), 1.0, abs_tol=SHARE_TOL)
+        assert math.isclose(sum(scn.demand.channel_shares.values()), 1.0, abs_tol=SHARE_TOL)
+        assert isinstance(pd.Timestamp(scn.run.start), pd.Timestamp)
+
+    inner()
