@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.activities import BASIC, DISSATISFIED, SATISFIED, Act
-from sim.calendar import WorkCalendar, vectorised_working_clock
+from sim.calendar import WorkCalendar, vectorised_add_working_hours, vectorised_working_clock
 from sim.scenario import CATEGORIES, Scenario
 
 MAIN_ACTS = [a for a in Act if a not in (Act.EXTEND, Act.WARN, Act.REMIND, Act.CRITICISE) and a < 20]
@@ -45,8 +45,9 @@ INDICATORS: dict[str, tuple[str, str, str]] = {
     "open_age_p90_wd": ("未办结时长P90", "open orders' age p90 (working days)", "days"),
     "littles_law_open": ("利特尔定律估计", "Little's law open estimate", "count"),
     "littles_law_ratio": ("利特尔比", "open / Little's law estimate", "ratio"),
-    "handler_hours": ("办理工时", "handler-hours used", "hours"),
-    "utilisation": ("人员利用率", "handler utilisation", "rate"),
+    "handler_hours": ("办理工时", "handler-hours used in office hours", "hours"),
+    "on_call_hours": ("值班工时", "urgent handler-hours outside office hours (on call)", "hours"),
+    "utilisation": ("人员利用率", "handler utilisation (office hours)", "rate"),
     "warnings": ("预警数", "supervision warnings", "count"),
     "reminders": ("催办数", "supervision reminders", "count"),
     "criticisms": ("通报数", "public criticisms", "count"),
@@ -268,15 +269,27 @@ def _recovery_days(backlog: pd.Series, scn: Scenario) -> float:
     return float(ok[0] + 1) if len(ok) else math.inf
 
 
-def _workload(events: pd.DataFrame, ctx: Context) -> pd.DataFrame:
-    """Per unit: handler-hours used within the horizon and handler-hours available."""
+def _workload(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+    """Per unit: handler-hours used within the horizon (in office hours, and on call) and
+    office handler-hours available.
+
+    Normal work runs in office hours; urgent work runs around the clock (on-call roster).
+    Utilisation compares office-hour work with office hours; urgent work outside them is
+    reported apart as on-call hours, so utilisation cannot exceed 1."""
     scn, cal = ctx.scenario, ctx.cal
     n_units = len(scn.units)
     starts = events[events["activity"] == Act.START]
     t = starts["time"].to_numpy()
-    room = vectorised_working_clock(cal, np.full(len(t), ctx.horizon)) - vectorised_working_clock(cal, t)
-    used = np.minimum(starts["value"].to_numpy(), np.maximum(room, 0.0))
-    hours = np.bincount(starts["unit"].to_numpy().astype(int), weights=used, minlength=n_units)
+    effort = starts["value"].to_numpy()
+    urgent_ids = orders.index.to_numpy()[orders["urgent"].to_numpy().astype(bool)]
+    urgent = np.isin(starts["order"].to_numpy(), urgent_ids)
+    end = np.where(urgent, t + effort, vectorised_add_working_hours(cal, t, effort))
+    end = np.minimum(end, ctx.horizon)
+    office = vectorised_working_clock(cal, end) - vectorised_working_clock(cal, t)
+    on_call = np.where(urgent, (end - t) - office, 0.0)
+    unit = starts["unit"].to_numpy().astype(int)
+    hours = np.bincount(unit, weights=office, minlength=n_units)
+    on_call_hours = np.bincount(unit, weights=on_call, minlength=n_units)
     horizon_wh = cal.working_clock(ctx.horizon)
     available = np.array([u.handlers * horizon_wh for u in scn.units], dtype=float)
     cap = events[events["activity"] == Act.CAPACITY]
@@ -285,7 +298,12 @@ def _workload(events: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         rest = horizon_wh - vectorised_working_clock(cal, cap["time"].to_numpy())
         np.add.at(lent, cap["unit"].to_numpy().astype(int), cap["value"].to_numpy() * rest)
     return pd.DataFrame(
-        {"handler_hours": hours, "available_hours": available + lent, "lent_hours": lent}
+        {
+            "handler_hours": hours,
+            "on_call_hours": on_call_hours,
+            "available_hours": available + lent,
+            "lent_hours": lent,
+        }
     )
 
 
@@ -305,8 +323,9 @@ def year_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Se
     rate = last30.sum() / wd30 if wd30 > 0 else math.nan
     k["littles_law_open"] = rate * k["ttc_mean_wd"]
     k["littles_law_ratio"] = _rate(k["open"], k["littles_law_open"])
-    wl = _workload(events, ctx)
+    wl = _workload(events, orders, ctx)
     k["handler_hours"] = float(wl["handler_hours"].sum())
+    k["on_call_hours"] = float(wl["on_call_hours"].sum())
     k["utilisation"] = _rate(wl["handler_hours"].sum(), wl["available_hours"].sum())
     acts = events["activity"]
     k["warnings"] = int((acts == Act.WARN).sum())
@@ -342,8 +361,9 @@ def unit_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Da
         r = _order_rates(mine, w)
         rows.append({"unit": unit.name, "kind": unit.kind, "handlers": unit.handlers, **r})
     df = pd.DataFrame(rows)
-    wl = _workload(events, ctx)
+    wl = _workload(events, orders, ctx)
     df["handler_hours"] = wl["handler_hours"]
+    df["on_call_hours"] = wl["on_call_hours"]
     df["utilisation"] = wl["handler_hours"] / wl["available_hours"].where(wl["available_hours"] > 0)
     df["lent_handler_hours"] = wl["lent_hours"]
     acts = events["activity"]

@@ -346,6 +346,11 @@ class OneTeam(Strict):
     criticise_after_working_days: NonNegative = Field(
         5.0, description="publicly criticise (通报) orders overdue this long"
     )
+    chase_every_working_days: NonNegative = Field(
+        0.0,
+        description="after the criticism, remind an order still overdue again every this many "
+        "working days until it is replied (0 = never)",
+    )
 
 
 class OneSet(Strict):

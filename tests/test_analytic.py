@@ -31,7 +31,6 @@ HERE = Path(__file__).resolve().parent
 MMC = HERE / "scenarios" / "mmc.toml"
 MGINF = HERE / "scenarios" / "mginf.toml"
 BASELINE = HERE.parent / "scenarios" / "yuelu_2021.toml"
-Z95 = 1.959963984540054
 
 
 # -- queueing formulas -------------------------------------------------------------------------
@@ -104,10 +103,10 @@ def _first_time(ev: dict[str, np.ndarray], act: Act, n: int) -> np.ndarray:
 
 
 def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
-    """Mean, standard error and 95 % half-width (normal) across replications."""
+    """Mean, standard error and 95 % half-width (Student t, R - 1 df) across replications."""
     x = np.asarray(x, dtype=float)
     se = x.std(ddof=1) / math.sqrt(len(x))
-    return float(x.mean()), float(se), Z95 * float(se)
+    return float(x.mean()), float(se), float(stats.t.ppf(0.975, len(x) - 1)) * float(se)
 
 
 def _table(title: str, rows: list[tuple[str, float, np.ndarray]]) -> str:

@@ -3,7 +3,8 @@
 Every working day at opening the team works through three lists, most serious first, as far
 as its capacity (inspectors × actions a day) goes: orders overdue long enough are publicly
 criticised (通报); overdue orders get a reminder (催办); orders due within the warning window
-get a warning (预警).  A warned order jumps its unit's queue and its unit is more likely to
+get a warning (预警); orders still overdue after criticism are reminded again every few
+working days (``chase_every_working_days``; 0 = never).  A warned order jumps its unit's queue and its unit is more likely to
 hurry; a reminded or criticised order in its lead phase has its remaining time cut.  With
 the team off, or zero inspectors, nobody chases.
 
@@ -32,6 +33,7 @@ class OneTeam(Mechanism):
         self._warn: list[tuple[float, int, int, Order]] = []
         self._remind: list[tuple[float, int, int, Order]] = []
         self._criticise: list[tuple[float, int, int, Order]] = []
+        self._chase: list[tuple[float, int, int, Order]] = []
         self._seq = count()
         if self.active:
             self._days = [d * 24.0 + model.cal.office.intervals[0][0] for d in model.cal.working_days]
@@ -63,6 +65,7 @@ class OneTeam(Mechanism):
         budget = int(self.params.inspectors * self.params.actions_per_inspector_day)
         budget = self._act(self._criticise, now, budget, self._criticise_one)
         budget = self._act(self._remind, now, budget, self._remind_one)
+        budget = self._act(self._chase, now, budget, self._chase_one)
         self._act(self._warn, now, budget, self._warn_one)
         self._schedule_next_sweep()
 
@@ -112,4 +115,20 @@ class OneTeam(Mechanism):
         if order.unit >= 0:
             self.model.units[order.unit].month.criticised += 1
         self.model.lifecycle.compress_lead(order, self.params.remind_speedup)
+        self._chase_again(order, now)
         return True
+
+    def _chase_one(self, order: Order, now: float, budget: int) -> bool:
+        """Still overdue after public criticism: remind again (催办), every few working days."""
+        if budget <= 0:
+            return False
+        self.model.log.record(order.id, Act.REMIND, now, order.unit, order.due_std)
+        self.model.lifecycle.compress_lead(order, self.params.remind_speedup)
+        self._chase_again(order, now)
+        return True
+
+    def _chase_again(self, order: Order, now: float) -> None:
+        every = self.params.chase_every_working_days
+        if every > 0:
+            when = self.model.cal.add_working_days(now, every)
+            heappush(self._chase, (when, next(self._seq), order.watch, order))

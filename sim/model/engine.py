@@ -82,7 +82,12 @@ class Model:
 
     # -- scheduling -----------------------------------------------------------------------------
     def schedule(self, when: float, fn: Callable[[Any], None], order: Any, version: int = -1) -> None:
-        """Call ``fn(order)`` at time ``when`` (skipped if ``version`` >= 0 and stale)."""
+        """Call ``fn(order)`` at time ``when`` (skipped if ``version`` >= 0 and stale).
+
+        A wake-up at or after the horizon could never fire (the run stops there first), so
+        it is not scheduled: the event queue holds only what can still happen."""
+        if when >= self.horizon:
+            return
         ev = Wake()
         ev.fn = fn
         ev.order = order

@@ -315,9 +315,10 @@ class Lifecycle:
         attempts, reached = cb.attempts, False
         if q > 0.0:
             # smallest k with P(reached by attempt k) = 1 - (1-q)^k above u
-            k = 1 if q >= 1.0 else math.floor(math.log1p(-u) / math.log1p(-q)) + 1
-            if k <= cb.attempts:
-                attempts, reached = k, True
+            # (compared as a float first: a subnormal q makes the ratio infinite)
+            ratio = 0.0 if q >= 1.0 else math.log1p(-u) / math.log1p(-q)
+            if ratio < cb.attempts:
+                attempts, reached = math.floor(ratio) + 1, True
         when = self.cal.add_working_days(first, attempts - 1) if attempts > 1 else first
         o.phase = CALLBACK
         self.schedule(when, self.callback_reached if reached else self.callback_unreached, o)
