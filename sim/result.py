@@ -95,6 +95,16 @@ class Result:
         row.index = pd.Index([self.seed], name="seed")
         return row
 
+    def labelled_kpis(self) -> pd.DataFrame:
+        """The annual indicators as a long table for people: key, 指标, English name, value."""
+        k = self._year
+        rows = [
+            {"indicator": key, "指标": zh, "name": en, "value": k[key]}
+            for key, (zh, en, _) in kpi.INDICATORS.items()
+            if key in k
+        ]
+        return pd.DataFrame(rows)
+
     def monthly(self) -> pd.DataFrame:
         """Indicators by arrival month (cohorts)."""
         return kpi.month_kpis(self.orders, self.context)
@@ -170,6 +180,7 @@ class Result:
             ):
                 table.to_csv(tmp / f"{name}.csv", encoding="utf-8-sig")
             self.backlog().to_frame().to_csv(tmp / "backlog.csv", encoding="utf-8-sig")
+            self.labelled_kpis().to_csv(tmp / "kpi_year_labelled.csv", index=False, encoding="utf-8-sig")
             (tmp / MANIFEST).write_text(json.dumps(self.manifest(), indent=2, ensure_ascii=False))
             if target.exists():
                 old = target.with_name(f".{target.name}.old")
