@@ -6,7 +6,7 @@ Each measurement runs in a fresh Python process (so peak memory is that run's ow
 figures are medians over the repeats after one warm-up.  Prints wall time, orders/s and peak
 RSS of the full model (all lifecycle events, calendar, six mechanisms, event log), the bare
 M/M/c queue's time, and the ratio on a line starting ``ratio``.  ``--scaling`` adds rows at
-0.25x .. 4x the baseline volume (handlers scaled alike).
+0.25x .. 4x the baseline volume (capacities and thresholds scaled alike).
 """
 
 from __future__ import annotations
@@ -55,6 +55,24 @@ def bare_queue(n: int, horizon: float = 8760.0, servers: int = 12, rho: float = 
     return {"wall": time.perf_counter() - t, "orders": n}
 
 
+def scaled_overrides(scn, scale: float) -> dict:
+    """The same district at ``scale`` times the volume: every capacity and count threshold
+    scales with it (handlers, inspectors, the meeting's pool, the plan threshold), so the
+    behaviour per order is the same and only the engine's cost per order is compared."""
+    m = scn.mechanisms
+    overrides = {
+        "demand.annual_orders": scn.demand.annual_orders * scale,
+        "mechanisms.one_team.inspectors": max(1, round(m.one_team.inspectors * scale)),
+        "mechanisms.one_model.pool_handlers": max(1, round(m.one_model.pool_handlers * scale)),
+        "mechanisms.one_plan.hard_cases_per_topic_quarter": max(
+            1, round(m.one_plan.hard_cases_per_topic_quarter * scale)
+        ),
+    }
+    for i, u in enumerate(scn.units):
+        overrides[f"units.{i}.handlers"] = max(1, round(u.handlers * scale))
+    return overrides
+
+
 def model_year(scenario: str, scale: float, seed: int) -> dict:
     import time
 
@@ -63,10 +81,7 @@ def model_year(scenario: str, scale: float, seed: int) -> dict:
 
     scn = sim.load_scenario(scenario)
     if scale != 1.0:
-        overrides = {"demand.annual_orders": scn.demand.annual_orders * scale}
-        for i, u in enumerate(scn.units):
-            overrides[f"units.{i}.handlers"] = max(1, round(u.handlers * scale))
-        scn = sim.with_overrides(scn, overrides)
+        scn = sim.with_overrides(scn, scaled_overrides(scn, scale))
     t = time.perf_counter()
     model = Model(scn, seed)
     log = model.run()

@@ -89,9 +89,9 @@ class _PerOrder:
     def __init__(self, events: pd.DataFrame, case_ids: np.ndarray) -> None:
         self.act = events["activity"].to_numpy()
         order = events["order"].to_numpy()
-        self.rows = np.nonzero(order >= 0)[0]
+        self.rows = np.nonzero(order >= 0)[0].astype(np.int32 if len(order) < 2**31 else np.int64)
         self.ids = np.asarray(case_ids)
-        self.pos = np.searchsorted(self.ids, order[self.rows])  # row -> case position
+        self.pos = np.searchsorted(self.ids, order[self.rows]).astype(np.int32)  # row -> case
         self.events = events
         self.n = len(self.ids)
 
@@ -201,18 +201,27 @@ def _rate(num: float, den: float) -> float:
 
 
 def _order_rates(orders: pd.DataFrame, basic_weight: float) -> dict[str, float]:
-    """Rates over a set of orders (the year, a month's cohort, a unit's orders)."""
-    received = orders["status"] != "unsigned"
-    rec = orders[received]
-    n_rec = len(rec)
-    closed = rec[rec["status"] == "closed"]
-    n_closed = len(closed)
-    final = closed["final_callback"]
-    reached = final.isin([SATISFIED, BASIC, DISSATISFIED])
-    n_reached = int(reached.sum())
+    """Rates over a set of orders (the year, a month's cohort, a unit's orders).
+
+    Boolean masks over single columns, not filtered copies of the table: a city year's
+    orders table is a few hundred MB."""
+
+    def col(name: str) -> np.ndarray:
+        return orders[name].to_numpy()
+
+    status = col("status")
+    rec = status != "unsigned"
+    closed = status == "closed"
+    n_rec, n_closed = int(rec.sum()), int(closed.sum())
+    final = col("final_callback")[closed]
     n_sat, n_basic = int((final == SATISFIED).sum()), int((final == BASIC).sum())
     n_dis = int((final == DISSATISFIED).sum())
-    ttc = closed["ttc_wd"].to_numpy()
+    n_reached = n_sat + n_basic + n_dis
+    ttc = col("ttc_wd")[closed]
+
+    def share(name: str) -> float:
+        return _rate(int((col(name)[rec] > 0).sum()), n_rec)
+
     return {
         "dispatched": len(orders),
         "received": n_rec,
@@ -220,11 +229,11 @@ def _order_rates(orders: pd.DataFrame, basic_weight: float) -> dict[str, float]:
         "closed": n_closed,
         "open": n_rec - n_closed,
         "closure_rate": _rate(n_closed, n_rec),
-        "on_time_sign_rate": _rate(rec["on_time_sign"].sum(), n_rec),
-        "on_time_reply_rate": _rate(rec["replies_on_time"].sum(), rec["replies"].sum()),
-        "extension_rate": _rate((rec["extensions"] > 0).sum(), n_rec),
-        "return_rate": _rate((rec["returns"] > 0).sum(), n_rec),
-        "reopen_rate": _rate((rec["reopens"] > 0).sum(), n_rec),
+        "on_time_sign_rate": _rate(int(col("on_time_sign")[rec].sum()), n_rec),
+        "on_time_reply_rate": _rate(int(col("replies_on_time")[rec].sum()), int(col("replies")[rec].sum())),
+        "extension_rate": share("extensions"),
+        "return_rate": share("returns"),
+        "reopen_rate": share("reopens"),
         "callback_rate": _rate(n_reached, n_closed),
         "satisfaction": _rate(n_sat + basic_weight * n_basic, n_reached),
         "satisfied_share": _rate(n_sat, n_reached),
@@ -238,10 +247,12 @@ def _order_rates(orders: pd.DataFrame, basic_weight: float) -> dict[str, float]:
 
 def _backlog_series(events: pd.DataFrame, ctx: Context) -> pd.Series:
     """Open (received, not closed) orders at the end of each day of the horizon."""
-    ev = events[events["order"] >= 0]
-    first_sign = ev[ev["activity"] == Act.SIGN].drop_duplicates("order")["time"].to_numpy()
-    closes = ev.loc[ev["activity"] == Act.CLOSE, "time"].to_numpy()
-    reopens = ev.loc[ev["activity"] == Act.REOPEN, "time"].to_numpy()
+    act, order, time = (events[c].to_numpy() for c in ("activity", "order", "time"))
+    signs = np.nonzero((act == Act.SIGN) & (order >= 0))[0]
+    _, first = np.unique(order[signs], return_index=True)  # rows are in time order per order
+    first_sign = time[signs[first]]
+    closes = time[(act == Act.CLOSE) & (order >= 0)]
+    reopens = time[(act == Act.REOPEN) & (order >= 0)]
     days = int(round(ctx.horizon / 24.0))
     ends = (np.arange(days) + 1) * 24.0
     count = (
@@ -311,14 +322,16 @@ def year_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Se
     """The annual indicators (one row of ``kpi_year``)."""
     scn = ctx.scenario
     k = _order_rates(orders, scn.indicators.basic_weight)
-    rec = orders[orders["status"] != "unsigned"]
-    durations = np.where(rec["status"] == "closed", rec["ttc_wd"], rec["age_wd"]).astype(float)
-    k["ttc_km_median_wd"] = kaplan_meier_median(durations, (rec["status"] == "closed").to_numpy())
-    open_age = rec.loc[rec["status"] == "open", "age_wd"]
+    status = orders["status"].to_numpy()
+    rec, closed = status != "unsigned", status == "closed"
+    ttc, age = orders["ttc_wd"].to_numpy(), orders["age_wd"].to_numpy()
+    durations = np.where(closed, ttc, age)[rec].astype(float)
+    k["ttc_km_median_wd"] = kaplan_meier_median(durations, closed[rec])
+    open_age = pd.Series(age[status == "open"])
     k["open_age_mean_wd"] = float(open_age.mean()) if len(open_age) else math.nan
     k["open_age_p90_wd"] = float(open_age.quantile(0.9)) if len(open_age) else math.nan
     # Little's law at the horizon: arrival rate of the last 30 days x mean time to close
-    last30 = rec["arrive"] >= ctx.horizon - 30 * 24.0
+    last30 = rec & (orders["arrive"].to_numpy() >= ctx.horizon - 30 * 24.0)
     wd30 = ctx.cal.working_days_between(ctx.horizon - 30 * 24.0, ctx.horizon)
     rate = last30.sum() / wd30 if wd30 > 0 else math.nan
     k["littles_law_open"] = rate * k["ttc_mean_wd"]
@@ -354,11 +367,12 @@ def unit_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Da
     """Indicators per handling unit (the unit that last held the order) plus workload."""
     scn = ctx.scenario
     w = scn.indicators.basic_weight
-    rec = orders[orders["status"] != "unsigned"]
+    # unsigned orders have final_unit -2 and centre-answered ones -1: no unit row counts them
+    groups = dict(list(orders.groupby("final_unit", sort=True)))
+    empty = orders.iloc[:0]
     rows = []
     for i, unit in enumerate(scn.units):
-        mine = rec[rec["final_unit"] == i]
-        r = _order_rates(mine, w)
+        r = _order_rates(groups.get(i, empty), w)
         rows.append({"unit": unit.name, "kind": unit.kind, "handlers": unit.handlers, **r})
     df = pd.DataFrame(rows)
     wl = _workload(events, orders, ctx)

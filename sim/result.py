@@ -72,7 +72,12 @@ class Result:
     def events(self) -> pd.DataFrame:
         """The event log (read from its Parquet file on first use when it was streamed)."""
         if self._events is None:
-            self._events = pd.read_parquet(self.events_path)
+            import pyarrow.parquet as pq
+
+            # self_destruct frees each Arrow column as it is converted: no second copy
+            table = pq.read_table(self.events_path)
+            self._events = table.to_pandas(split_blocks=True, self_destruct=True)
+            del table
         return self._events
 
     # -- derived tables (each computed once) --------------------------------------------------------
