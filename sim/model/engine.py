@@ -229,4 +229,10 @@ class _Mechanisms:
 def run_model(scn: Scenario, seed: int, stream_to: str | Path | None = None) -> EventLog:
     """Simulate ``scn`` with ``seed`` and return its event log (streamed to a Parquet file
     as the run goes when ``stream_to`` is given)."""
-    return Model(scn, seed, stream_to).run()
+    model = Model(scn, seed, stream_to)
+    log = model.run()
+    # the model holds reference cycles (model <-> lifecycle <-> mechanisms): free its orders,
+    # fate draws and queues now, before the caller builds its tables, not at some later GC
+    del model
+    gc.collect()
+    return log
