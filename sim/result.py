@@ -74,10 +74,14 @@ class Result:
         if self._events is None:
             import pyarrow.parquet as pq
 
-            # self_destruct frees each Arrow column as it is converted: no second copy
-            table = pq.read_table(self.events_path)
-            self._events = table.to_pandas(split_blocks=True, self_destruct=True)
-            del table
+            # one column at a time: the Arrow buffers of only one column exist beside the
+            # numpy columns already read, never a second copy of the whole log
+            pf = pq.ParquetFile(self.events_path)
+            columns = {
+                name: pf.read(columns=[name]).column(0).to_numpy()
+                for name in pf.schema_arrow.names
+            }
+            self._events = pd.DataFrame(columns, copy=False)
         return self._events
 
     # -- derived tables (each computed once) --------------------------------------------------------
