@@ -70,6 +70,8 @@ ACTIVITY_CHINESE = {
     Act.PLAN: "克难方案",
 }
 
+CENTRE = -1  # the district hotline centre (总客服) in the log's unit column
+
 CALLBACK_OUTCOMES = {0: "unreached", 1: "satisfied", 2: "basically_satisfied", 3: "dissatisfied"}
 UNREACHED, SATISFIED, BASIC, DISSATISFIED = 0, 1, 2, 3
 

@@ -20,11 +20,12 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL
 
+from sim.activities import CENTRE
 from sim.calendar import OfficeHours, WorkCalendar
 from sim.demand import Orders, generate, responsible_units
 from sim.log import EventLog, ParquetSink
 from sim.mechanisms import REGISTRY
-from sim.model.intake import CENTRE, compute_intake
+from sim.model.intake import compute_intake
 from sim.model.lifecycle import FATE_BITS, Lifecycle
 from sim.model.order import REVIEW, Order
 from sim.model.units import MonthCounters, Unit

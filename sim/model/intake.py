@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.activities import Act
+from sim.activities import CENTRE, Act
 from sim.calendar import vectorised_add_working_hours
 
 if TYPE_CHECKING:
     from sim.model.engine import Model
 
-CENTRE = -1
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from sim.activities import BASIC, DISSATISFIED, SATISFIED, UNREACHED, Act
+from sim.activities import BASIC, CENTRE, DISSATISFIED, SATISFIED, UNREACHED, Act
 from sim.model.callback import outcome
 from sim.model.order import CALLBACK, CLOSED, EFFORT, LEAD, QUEUED, REVIEW, ROUTING, Order
 from sim.model.units import (
@@ -28,7 +28,6 @@ from sim.model.units import (
 if TYPE_CHECKING:
     from sim.model.engine import Model
 
-CENTRE = -1  # the district hotline centre (总客服) in the log's unit column
 FATE_BITS = {
     name: 1 << i
     for i, name in enumerate(
