@@ -3,7 +3,8 @@
     python benchmarks/year.py [--repeats 5] [--scenario scenarios/yuelu_2021.toml] [--scaling]
 
 Each measurement runs in a fresh Python process (so peak memory is that run's own); the
-figures are medians over the repeats after one warm-up.  Prints wall time, orders/s and peak
+figures are medians over the repeats after one warm-up, and model and bare-queue runs
+alternate so that the ratio is the median of paired ratios.  Prints wall time, orders/s and peak
 RSS of the full model (all lifecycle events, calendar, six mechanisms, event log), the bare
 M/M/c queue's time, and the ratio on a line starting ``ratio``.  ``--scaling`` adds rows at
 0.25x .. 4x the baseline volume (capacities and thresholds scaled alike).
@@ -111,6 +112,26 @@ def medians(kind: str, arg: str, repeats: int, scale: float = 1.0) -> dict:
     }
 
 
+def paired(scenario: str, repeats: int) -> tuple[dict, dict, list[float]]:
+    """Model and bare-queue runs alternated, so each pair shares the machine's state of the
+    moment (these machines are noisy); the ratio is the median of the pairs' ratios."""
+    first = measure("model", scenario)  # warm-up, and the volume for the bare queue
+    n = str(int(first["orders"]))
+    measure("bare", n)
+    models, bares = [], []
+    for _ in range(repeats):
+        models.append(measure("model", scenario))
+        bares.append(measure("bare", n))
+    ratios = [m["wall"] / b["wall"] for m, b in zip(models, bares, strict=True)]
+
+    def summary(runs: list[dict]) -> dict:
+        return {k: statistics.median(r[k] for r in runs) for k in runs[0]} | {
+            "walls": [round(r["wall"], 3) for r in runs]
+        }
+
+    return summary(models), summary(bares), ratios
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=5)
@@ -121,14 +142,14 @@ def main() -> None:
     if a.child:
         print(json.dumps(_child(a.child[0], a.child[1], float(a.child[2]))))
         return
-    model = medians("model", a.scenario, a.repeats)
-    bare = medians("bare", str(int(model["orders"])), a.repeats)
+    model, bare, ratios = paired(a.scenario, a.repeats)
     print(f"baseline year   {model['wall']:.3f} s median of {a.repeats} {model['walls']}  "
           f"{model['orders']:,.0f} orders, {model['events']:,.0f} events, "
           f"{model['orders'] / model['wall']:,.0f} orders/s, peak {model['peak_mb']:.0f} MB")
     print(f"bare M/M/c      {bare['wall']:.3f} s median of {a.repeats} {bare['walls']}  "
           f"{bare['orders']:,.0f} customers, peak {bare['peak_mb']:.0f} MB")
-    print(f"ratio           {model['wall'] / bare['wall']:.2f} (baseline / bare queue)")
+    print(f"ratio           {statistics.median(ratios):.2f} (median of {len(ratios)} paired runs "
+          f"{[round(r, 2) for r in ratios]}; baseline / bare queue)")
     if a.scaling:
         print("\nscale  orders     time_s  us_per_order  peak_MB")
         for scale in (0.25, 0.5, 1.0, 2.0, 4.0):

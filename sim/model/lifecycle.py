@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING
 
 from sim.activities import BASIC, CENTRE, DISSATISFIED, SATISFIED, UNREACHED, Act
 from sim.model.callback import outcome
-from sim.model.order import CALLBACK, CLOSED, EFFORT, LEAD, QUEUED, REVIEW, ROUTING, Order
+from sim.model.order import CALLBACK, CLOSED, LEAD, QUEUED, REVIEW, ROUTING, Order
 from sim.model.units import (
     NORMAL_PRIORITY,
     RAISED_PRIORITY,
     URGENT_PRIORITY,
     Unit,
     enqueue,
+    free_handlers,
+    occupy,
     pop_next,
 )
 
@@ -144,15 +146,19 @@ class Lifecycle:
         """Queue for a handler of the order's unit, starting at once if one is free."""
         unit = self.units[o.unit]
         o.phase = QUEUED
-        if unit.busy < unit.capacity:
+        if free_handlers(unit, self.m.env.now) > 0:
             self.start(o, unit)
         else:
             enqueue(unit, o, URGENT_PRIORITY if o.urgent else NORMAL_PRIORITY)
+            self.wake_unit_when_free(unit)
 
     def start(self, o: Order, unit: Unit) -> None:
+        """A handler takes the order: effort in office hours (urgent: around the clock), then
+        the lead time.  Both are known now, so the reply (or the deadline decision) is
+        scheduled at once; the handler's release is booked in the unit, which wakes up
+        only if orders wait for it."""
         now = self.m.env.now
-        unit.busy += 1
-        o.phase = EFFORT
+        o.phase = LEAD  # in hand: effort until effort_end, then the lead time
         h = self.scn.handling
         z = self.z(o, "effort")
         if self.exponential_effort:  # the same normal draw, mapped through its CDF
@@ -165,24 +171,31 @@ class Lifecycle:
         o.effort = effort
         self.record(o.id, Act.START, now, unit.index, value=effort)
         end = now + effort if o.urgent else self.cal.add_working_hours(now, effort)
-        self.schedule(end, self.effort_done, o)
+        occupy(unit, end)
+        o.effort_end = end
+        lead = self.lead_time(o, unit)
+        o.lead_end = end + lead if o.urgent else self.cal.add_working_hours(end, lead)
+        self.plan_reply(o, now)
 
     def start_queued(self, unit: Unit) -> None:
-        while unit.busy < unit.capacity:
+        """Start waiting orders while handlers are free (after a release or more capacity)."""
+        now = self.m.env.now
+        while free_handlers(unit, now) > 0:
             nxt = pop_next(unit)
             if nxt is None:
                 return
             self.start(nxt, unit)
+        self.wake_unit_when_free(unit)
 
-    def effort_done(self, o: Order) -> None:
-        now = self.m.env.now
-        unit = self.units[o.unit]
-        unit.busy -= 1
+    def wake_unit_when_free(self, unit: Unit) -> None:
+        """One wake-up per unit, at its next handler release, while orders wait."""
+        if unit.queue and not unit.wake_pending and unit.releases:
+            unit.wake_pending = True
+            self.schedule(unit.releases[0], self.unit_wake, unit)
+
+    def unit_wake(self, unit: Unit) -> None:
+        unit.wake_pending = False
         self.start_queued(unit)
-        o.phase = LEAD
-        lead = self.lead_time(o, unit)
-        o.lead_end = now + lead if o.urgent else self.cal.add_working_hours(now, lead)
-        self.plan_reply(o, now)
 
     def lead_time(self, o: Order, unit: Unit) -> float:
         """Hours (clock if urgent, working otherwise) from the end of handler work to reply."""
@@ -242,8 +255,9 @@ class Lifecycle:
         p = h.hurry_probability_warned if o.warned else h.hurry_probability
         if o.hard and not self.mech.one_plan.has_plan(o):
             p = 0.0  # a hard case needs other parties: its unit alone cannot hurry it (一个方案)
-        if self.u(o, "hurry") < p and o.due_unit > now:
-            o.lead_end = now + self.streams["hurry"].uniform() * (o.due_unit - now)
+        earliest = max(now, o.effort_end)  # hurrying cannot cut the handler's own work
+        if self.u(o, "hurry") < p and o.due_unit > earliest:
+            o.lead_end = earliest + self.streams["hurry"].uniform() * (o.due_unit - earliest)
         o.version += 1
         self.schedule(o.lead_end, self.reply, o, o.version)
 
@@ -252,11 +266,12 @@ class Lifecycle:
         if o.phase != LEAD:
             return
         now = self.m.env.now
+        base = max(now, o.effort_end)  # only the lead time after the handler's work shrinks
         if o.urgent:
-            o.lead_end = now + (o.lead_end - now) * share
+            o.lead_end = base + (o.lead_end - base) * share
         else:
-            left = self.cal.working_hours_between(now, o.lead_end)
-            o.lead_end = self.cal.add_working_hours(now, left * share)
+            left = self.cal.working_hours_between(base, o.lead_end)
+            o.lead_end = self.cal.add_working_hours(base, left * share)
         o.version += 1
         self.schedule(max(now, o.lead_end), self.reply, o, o.version)
 

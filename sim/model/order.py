@@ -31,6 +31,7 @@ class Order:
         "watch",
         "phase",
         "lead_end",
+        "effort_end",
         "effort",
         "resolved",
         "late_days",
@@ -60,6 +61,7 @@ class Order:
         self.watch = 0  # bumps when supervision's entries for this order go stale
         self.phase = ROUTING
         self.lead_end = 0.0
+        self.effort_end = 0.0
         self.effort = 0.0
         self.resolved = True
         self.late_days = 0.0

@@ -1,5 +1,9 @@
 """Handling units (承办单位): a pool of handlers and a priority queue of orders.
 
+Handlers are booked, not simulated: each busy handler is the time it is free again, in a heap,
+so an order that finds a free handler costs no wake-up for its release; the unit wakes up
+(once) at its next release only while orders are waiting.
+
 The queue is our own heap rather than ``simpy.PriorityResource`` because supervision must be
 able to raise the priority of an order already waiting; a raised order is pushed again with a
 new token and its old entry is skipped when popped (lazy deletion).
@@ -22,7 +26,8 @@ class Unit:
         "kind",
         "handlers",
         "capacity",
-        "busy",
+        "releases",
+        "wake_pending",
         "queue",
         "speed",
         "limit_factor",
@@ -36,7 +41,8 @@ class Unit:
         self.kind = kind
         self.handlers = handlers
         self.capacity = handlers  # handlers + temporarily lent ones
-        self.busy = 0
+        self.releases: list[float] = []  # when each busy handler is free again (a heap)
+        self.wake_pending = False
         self.queue: list[tuple[int, float, int, int, Order]] = []
         self.speed = 1.0  # 一套指标: >1 after a low monthly ranking
         self.limit_factor = limit_factor  # own limit / standard limit when 一个标准 is off
@@ -61,6 +67,18 @@ class MonthCounters:
 
 
 _seq = count()
+
+
+def free_handlers(unit: Unit, now: float) -> int:
+    """Handlers free at ``now``: releases due by now are dropped from the heap first."""
+    releases = unit.releases
+    while releases and releases[0] <= now:
+        heappop(releases)
+    return unit.capacity - len(releases)
+
+
+def occupy(unit: Unit, until: float) -> None:
+    heappush(unit.releases, until)
 
 
 def enqueue(unit: Unit, order: Order, priority: int) -> None:
