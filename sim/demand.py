@@ -77,9 +77,14 @@ def _pick(u: np.ndarray, shares: list[float]) -> np.ndarray:
     return np.searchsorted(cum, u, side="right").astype(np.int32)
 
 
-def _as_array(x: np.ndarray, code: str) -> array:
+ARRAY_DTYPES = {"d": np.float64, "b": np.int8, "h": np.int16, "i": np.int32, "q": np.int64}
+
+
+def as_array(code: str, values: np.ndarray) -> array:
+    """A numpy array as a typed ``array.array``: scalar indexing as fast as a list's (it
+    returns Python numbers), at the memory of the numpy array."""
     out = array(code)
-    out.frombytes(np.ascontiguousarray(x).astype({"d": np.float64, "i": np.int32}[code]).tobytes())
+    out.frombytes(np.ascontiguousarray(values, dtype=ARRAY_DTYPES[code]).tobytes())
     return out
 
 
@@ -128,9 +133,9 @@ def generate(scn: Scenario, streams: Streams) -> Orders:
     hard_p = np.array([d.hard_share.get(c) for c in CATEGORIES])[category]
     hard = attr.random(n) < hard_p
 
-    uniforms = {k: _as_array(streams.numpy(f"fate.{k}").random(n), "d") for k in FATE_UNIFORMS}
+    uniforms = {k: as_array("d", streams.numpy(f"fate.{k}").random(n)) for k in FATE_UNIFORMS}
     normals = {
-        k: _as_array(streams.numpy(f"fate.{k}").standard_normal(n), "d") for k in FATE_NORMALS
+        k: as_array("d", streams.numpy(f"fate.{k}").standard_normal(n)) for k in FATE_NORMALS
     }
     return Orders(times, category, urgent, topic, street, channel, hard, uniforms, normals)
 

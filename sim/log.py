@@ -14,7 +14,18 @@ from typing import Any
 
 import numpy as np
 
-EVENT_COLUMNS = ("order", "activity", "time", "unit", "due", "value", "outcome")
+# The log's one schema: column -> numpy dtype (the array.array buffers, the numpy views,
+# bulk appends and the Parquet sink all derive from it).
+EVENT_DTYPES: dict[str, type] = {
+    "order": np.int32,
+    "activity": np.int8,
+    "time": np.float64,
+    "unit": np.int16,
+    "due": np.float64,
+    "value": np.float64,
+    "outcome": np.int8,
+}
+EVENT_COLUMNS = tuple(EVENT_DTYPES)
 NAN = float("nan")
 
 
@@ -28,15 +39,7 @@ class ParquetSink:
 
         self.path = Path(path)
         self.schema = pa.schema(
-            [
-                ("order", pa.int32()),
-                ("activity", pa.int8()),
-                ("time", pa.float64()),
-                ("unit", pa.int16()),
-                ("due", pa.float64()),
-                ("value", pa.float64()),
-                ("outcome", pa.int8()),
-            ]
+            [(name, pa.from_numpy_dtype(dtype)) for name, dtype in EVENT_DTYPES.items()]
         )
         self._writer = pq.ParquetWriter(self.path, self.schema)
         self.rows = 0
@@ -47,10 +50,6 @@ class ParquetSink:
         table = pa.Table.from_pydict(columns, schema=self.schema)
         self._writer.write_table(table)
         self.rows += table.num_rows
-
-    def release(self) -> None:
-        """Drop the in-memory buffers (after they were copied out) to free memory."""
-        self._new_buffers()
 
     def close(self) -> None:
         self._writer.close()
@@ -70,17 +69,13 @@ class EventLog:
         self.meta: dict[str, Any] = {}
 
     def _new_buffers(self) -> None:
-        self.order = array("i")
-        self.activity = array("b")
-        self.time = array("d")
-        self.unit = array("h")
-        self.due = array("d")
-        self.value = array("d")
-        self.outcome = array("b")
+        self.buffers = {name: array(np.dtype(dtype).char) for name, dtype in EVENT_DTYPES.items()}
+        b = self.buffers
+        self.order = b["order"]
         # bound appends: ``record`` is called once per event, so skip the method lookups
-        self._order, self._activity, self._time = self.order.append, self.activity.append, self.time.append
-        self._unit, self._due, self._value = self.unit.append, self.due.append, self.value.append
-        self._outcome = self.outcome.append
+        self._order, self._activity, self._time = b["order"].append, b["activity"].append, b["time"].append
+        self._unit, self._due, self._value = b["unit"].append, b["due"].append, b["value"].append
+        self._outcome = b["outcome"].append
 
     def record(
         self,
@@ -103,14 +98,17 @@ class EventLog:
     def extend(self, order, activity, time, unit, due=None) -> None:
         """Append many events at once (numpy arrays of equal length)."""
         n = len(order)
-        self.order.frombytes(np.ascontiguousarray(order, dtype=np.int32).tobytes())
-        self.activity.frombytes(np.ascontiguousarray(activity, dtype=np.int8).tobytes())
-        self.time.frombytes(np.ascontiguousarray(time, dtype=np.float64).tobytes())
-        self.unit.frombytes(np.ascontiguousarray(unit, dtype=np.int16).tobytes())
-        dues = np.full(n, np.nan) if due is None else due
-        self.due.frombytes(np.ascontiguousarray(dues, dtype=np.float64).tobytes())
-        self.value.frombytes(np.full(n, np.nan).tobytes())
-        self.outcome.frombytes(np.full(n, -1, dtype=np.int8).tobytes())
+        values = {
+            "order": order,
+            "activity": activity,
+            "time": time,
+            "unit": unit,
+            "due": np.full(n, np.nan) if due is None else due,
+            "value": np.full(n, np.nan),
+            "outcome": np.full(n, -1),
+        }
+        for name, dtype in EVENT_DTYPES.items():
+            self.buffers[name].frombytes(np.ascontiguousarray(values[name], dtype=dtype).tobytes())
 
     def __len__(self) -> int:
         return len(self.order) + (self.sink.rows if self.sink else 0)
@@ -148,11 +146,6 @@ class EventLog:
     def raw_columns(self) -> dict[str, np.ndarray]:
         """The buffers as numpy arrays in recording order (zero-copy views)."""
         return {
-            "order": np.frombuffer(self.order, dtype=np.int32),
-            "activity": np.frombuffer(self.activity, dtype=np.int8),
-            "time": np.frombuffer(self.time, dtype=np.float64),
-            "unit": np.frombuffer(self.unit, dtype=np.int16),
-            "due": np.frombuffer(self.due, dtype=np.float64),
-            "value": np.frombuffer(self.value, dtype=np.float64),
-            "outcome": np.frombuffer(self.outcome, dtype=np.int8),
+            name: np.frombuffer(self.buffers[name], dtype=dtype)
+            for name, dtype in EVENT_DTYPES.items()
         }

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import time as wallclock
-from array import array
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +21,7 @@ from simpy.events import NORMAL
 
 from sim.activities import CENTRE
 from sim.calendar import OfficeHours, WorkCalendar
-from sim.demand import Orders, generate, responsible_units
+from sim.demand import Orders, as_array, generate, responsible_units
 from sim.log import EventLog, ParquetSink
 from sim.mechanisms import REGISTRY
 from sim.model.intake import compute_intake
@@ -105,10 +104,11 @@ class Model:
         intake = compute_intake(self, FATE_BITS)
         o = self.orders
         # typed arrays: scalar indexing is as fast as a list's, at 1/4 of the memory
-        times, first, dues = _arr("d", o.time), _arr("d", intake.first_time), _arr("d", intake.due_std)
-        cats, topics, resp = _arr("b", o.category), _arr("l", o.topic), _arr("l", self.responsible)
-        urgent, hard = _arr("b", o.urgent), _arr("b", o.hard)
-        units, used, sequence = _arr("l", intake.first_unit), _arr("q", intake.used_bits), _arr("q", intake.sequence)
+        times, first, dues = as_array("d", o.time), as_array("d", intake.first_time), as_array("d", intake.due_std)
+        cats, topics, resp = as_array("b", o.category), as_array("q", o.topic), as_array("q", self.responsible)
+        urgent, hard = as_array("b", o.urgent), as_array("b", o.hard)
+        units, used = as_array("q", intake.first_unit), as_array("q", intake.used_bits)
+        sequence = as_array("q", intake.sequence)
         sign, centre_reply = self.lifecycle.sign, self.lifecycle.centre_reply
         horizon = self.horizon
         state = {"k": 0}
@@ -206,13 +206,6 @@ def _no_cyclic_gc():
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _arr(code: str, values: np.ndarray) -> array:
-    dtype = {"d": np.float64, "b": np.int8, "l": np.int64, "q": np.int64}[code]
-    out = array(code)
-    out.frombytes(np.ascontiguousarray(values, dtype=dtype).tobytes())
-    return out
 
 
 class _Mechanisms:

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from sim.model.engine import Model
 
 
-
 @dataclass
 class Intake:
     """Per order (index = order id), arrays over the orders that arrive before the horizon."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 # Phases of an order (for supervision and reminders).
-QUEUED, EFFORT, LEAD, REVIEW, CALLBACK, CLOSED, ROUTING = range(7)
+# LEAD: in a handler's hands (effort until effort_end), then the lead time until lead_end
+QUEUED, LEAD, REVIEW, CALLBACK, CLOSED, ROUTING = range(6)
 
 
 class Order:
