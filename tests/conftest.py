@@ -13,6 +13,16 @@ REPO = Path(__file__).resolve().parent.parent
 BASELINE = REPO / "scenarios" / "yuelu_2021.toml"
 SMALL = {"demand.annual_orders": 6000}
 SMALL_SEED = 3
+# what every run folder must hold (Result.save)
+RUN_FILES = (
+    "manifest.json",
+    "events.parquet",
+    "orders.parquet",
+    "kpi_year.csv",
+    "kpi_month.csv",
+    "kpi_unit.csv",
+    "scenario.toml",
+)
 
 
 @pytest.fixture(scope="session")

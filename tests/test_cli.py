@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import RUN_FILES
 
 import sim
 from sim import cli
@@ -32,15 +33,6 @@ with EXPECTED_FILE.open("rb") as _fh:
 BAD_FILES = sorted(p.name for p in BAD_DIR.glob("*.toml") if p.name != EXPECTED_FILE.name)
 HOTLINE = Path(sys.executable).with_name("hotline")
 SMALL = "demand.annual_orders=3000"
-RUN_FILES = (
-    "manifest.json",
-    "events.parquet",
-    "orders.parquet",
-    "kpi_year.csv",
-    "kpi_month.csv",
-    "kpi_unit.csv",
-    "scenario.toml",
-)
 
 
 # -- helpers ------------------------------------------------------------------------------------

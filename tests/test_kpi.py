@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 import pytest
+from conftest import RUN_FILES
 
 import sim
 from sim.activities import BASIC, DISSATISFIED, SATISFIED, UNREACHED, Act, check_path
@@ -30,15 +31,7 @@ def saved(small_result, tmp_path_factory):
 
 
 def test_saved_folder_contents(saved, small_result):
-    for name in (
-        "scenario.toml",
-        "manifest.json",
-        "events.parquet",
-        "orders.parquet",
-        "kpi_year.csv",
-        "kpi_month.csv",
-        "kpi_unit.csv",
-    ):
+    for name in RUN_FILES:
         assert (saved / name).is_file(), name
     leftovers = [p.name for p in saved.parent.iterdir() if p.name.endswith(".partial")]
     assert leftovers == []
