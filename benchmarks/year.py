@@ -1,13 +1,21 @@
-"""Benchmark: one simulated baseline year versus a bare SimPy queue of the same volume.
+"""Benchmark: the cost of one simulated year, against SimPy's floor, at scale and for the city.
 
-    python benchmarks/year.py [--repeats 5] [--scenario scenarios/yuelu_2021.toml] [--scaling]
+    python benchmarks/year.py [--repeats 5] [--quick]
 
-Each measurement runs in a fresh Python process (so peak memory is that run's own); the
-figures are medians over the repeats after one warm-up, and model and bare-queue runs
-alternate so that the ratio is the median of paired ratios.  Prints wall time, orders/s and peak
-RSS of the full model (all lifecycle events, calendar, six mechanisms, event log), the bare
-M/M/c queue's time, and the ratio on a line starting ``ratio``.  ``--scaling`` adds rows at
-0.25x .. 4x the baseline volume (capacities and thresholds scaled alike).
+Every measurement runs in a fresh Python process (so peak memory is that run's own) and the
+figures are medians over ``--repeats`` runs after one warm-up.  These machines are noisy, so
+runs that are compared are interleaved: model and bare-queue runs alternate (the ratio is the
+median of the pairs' ratios), and the scaling rows are measured round-robin.  Prints:
+
+* the full baseline year (all lifecycle events, calendar, the six mechanisms, event log):
+  wall time, orders/s, peak RSS; the bare SimPy M/M/c queue of the same volume; and the ratio,
+  on a line starting ``ratio``;
+* time per order and peak RSS at 0.25x .. 4x the baseline volume (capacities and thresholds
+  scaled alike), and the growth of time per order from the smallest to the largest;
+* the Changsha city year (``scenarios/changsha_2021.toml``): the model's run time, and the
+  peak RSS of the whole ``hotline run`` command, with and without ``--stream``.
+
+``--quick`` measures the baseline and the bare queue only.
 """
 
 from __future__ import annotations
@@ -17,9 +25,13 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "yuelu_2021.toml"
+CITY = ROOT / "scenarios" / "changsha_2021.toml"
+SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 def bare_queue(n: int, horizon: float = 8760.0, servers: int = 12, rho: float = 0.85) -> dict:
@@ -75,6 +87,7 @@ def scaled_overrides(scn, scale: float) -> dict:
 
 
 def model_year(scenario: str, scale: float, seed: int) -> dict:
+    """One year of the model (building it and running it), timed."""
     import time
 
     import sim
@@ -90,23 +103,46 @@ def model_year(scenario: str, scale: float, seed: int) -> dict:
     return {"wall": wall, "orders": int(len(log.cases["order"])), "events": len(log)}
 
 
+def whole_run(scenario: str, stream: bool) -> dict:
+    """The whole ``hotline run`` command (simulate, build the tables, save the run folder)."""
+    import time
+
+    from sim.cli import main as hotline
+
+    with tempfile.TemporaryDirectory() as tmp:
+        args = ["run", scenario, "--seed", "1", "--out", str(Path(tmp) / "run")]
+        t = time.perf_counter()
+        code = hotline([*args, "--stream"] if stream else args)
+        wall = time.perf_counter() - t
+    if code:
+        raise SystemExit(f"hotline run failed with exit code {code}")
+    return {"wall": wall}
+
+
 def _child(kind: str, arg: str, scale: float) -> dict:
+    import contextlib
+    import io
     import resource
 
-    out = bare_queue(int(arg)) if kind == "bare" else model_year(arg, scale, seed=1)
+    if kind == "bare":
+        out = bare_queue(int(arg))
+    elif kind == "model":
+        out = model_year(arg, scale, seed=1)
+    else:  # "run" / "run-stream": the CLI's own output is not the benchmark's
+        with contextlib.redirect_stdout(io.StringIO()):
+            out = whole_run(arg, stream=kind == "run-stream")
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return out
 
 
 def measure(kind: str, arg: str, scale: float = 1.0) -> dict:
-    cmd = [sys.executable, __file__, "--child", kind, arg, str(scale)]
+    cmd = [sys.executable, __file__, "--child", kind, str(arg), str(scale)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def medians(kind: str, arg: str, repeats: int, scale: float = 1.0) -> dict:
-    measure(kind, arg, scale)  # warm-up (imports, file cache)
-    runs = [measure(kind, arg, scale) for _ in range(repeats)]
+def summary(runs: list[dict]) -> dict:
+    """Medians of each figure, and the wall times themselves."""
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]} | {
         "walls": [round(r["wall"], 3) for r in runs]
     }
@@ -114,7 +150,7 @@ def medians(kind: str, arg: str, repeats: int, scale: float = 1.0) -> dict:
 
 def paired(scenario: str, repeats: int) -> tuple[dict, dict, list[float]]:
     """Model and bare-queue runs alternated, so each pair shares the machine's state of the
-    moment (these machines are noisy); the ratio is the median of the pairs' ratios."""
+    moment; the ratio is the median of the pairs' ratios."""
     first = measure("model", scenario)  # warm-up, and the volume for the bare queue
     n = str(int(first["orders"]))
     measure("bare", n)
@@ -123,20 +159,36 @@ def paired(scenario: str, repeats: int) -> tuple[dict, dict, list[float]]:
         models.append(measure("model", scenario))
         bares.append(measure("bare", n))
     ratios = [m["wall"] / b["wall"] for m, b in zip(models, bares, strict=True)]
-
-    def summary(runs: list[dict]) -> dict:
-        return {k: statistics.median(r[k] for r in runs) for k in runs[0]} | {
-            "walls": [round(r["wall"], 3) for r in runs]
-        }
-
     return summary(models), summary(bares), ratios
+
+
+def scaling(scenario: str, repeats: int) -> dict[float, dict]:
+    """Time per order at each volume, measured round-robin (one run of every scale per
+    round), so that a slow spell of the machine hits all scales alike."""
+    measure("model", scenario, SCALES[0])  # warm-up
+    runs: dict[float, list[dict]] = {s: [] for s in SCALES}
+    for _ in range(repeats):
+        for s in SCALES:
+            r = measure("model", scenario, s)
+            runs[s].append(r | {"us_per_order": r["wall"] / r["orders"] * 1e6})
+    return {s: summary(r) for s, r in runs.items()}
+
+
+def city(repeats: int) -> tuple[dict, dict, dict]:
+    """The city year: the model's run time, and the whole command's peak memory with and
+    without ``--stream``."""
+    measure("model", str(CITY))  # warm-up
+    model = summary([measure("model", str(CITY)) for _ in range(repeats)])
+    whole = summary([measure("run", str(CITY)) for _ in range(repeats)])
+    streamed = summary([measure("run-stream", str(CITY)) for _ in range(repeats)])
+    return model, whole, streamed
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--scenario", default=str(ROOT / "scenarios" / "yuelu_2021.toml"))
-    p.add_argument("--scaling", action="store_true", help="also time 0.25x..4x volumes")
+    p.add_argument("--repeats", type=int, default=5, help="runs per figure (median)")
+    p.add_argument("--scenario", default=str(BASELINE))
+    p.add_argument("--quick", action="store_true", help="baseline and bare queue only")
     p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.child:
@@ -149,13 +201,25 @@ def main() -> None:
     print(f"bare M/M/c      {bare['wall']:.3f} s median of {a.repeats} {bare['walls']}  "
           f"{bare['orders']:,.0f} customers, peak {bare['peak_mb']:.0f} MB")
     print(f"ratio           {statistics.median(ratios):.2f} (median of {len(ratios)} paired runs "
-          f"{[round(r, 2) for r in ratios]}; baseline / bare queue)")
-    if a.scaling:
-        print("\nscale  orders     time_s  us_per_order  peak_MB")
-        for scale in (0.25, 0.5, 1.0, 2.0, 4.0):
-            m = medians("model", a.scenario, max(1, a.repeats // 2), scale)
-            print(f"{scale:5.2f}  {m['orders']:9,.0f}  {m['wall']:7.3f}  "
-                  f"{m['wall'] / m['orders'] * 1e6:12.1f}  {m['peak_mb']:7.0f}")
+          f"{[round(r, 2) for r in ratios]}; baseline / bare queue; target <= 2)", flush=True)
+    if a.quick:
+        return
+    rows = scaling(a.scenario, a.repeats)
+    print("\nscale  orders     time_s  us_per_order  peak_MB")
+    for s, r in rows.items():
+        print(f"{s:5.2f}  {r['orders']:9,.0f}  {r['wall']:7.3f}  {r['us_per_order']:12.1f}  "
+              f"{r['peak_mb']:7.0f}")
+    growth = rows[SCALES[-1]]["us_per_order"] / rows[SCALES[0]]["us_per_order"] - 1.0
+    print(f"time per order  {growth:+.0%} from {SCALES[0]}x to {SCALES[-1]}x (target <= +20%)",
+          flush=True)
+    model, whole, streamed = city(a.repeats)
+    print(f"\ncity year       {model['wall']:.1f} s model run, median of {a.repeats} "
+          f"{model['walls']}  {model['orders']:,.0f} orders, {model['events']:,.0f} events "
+          f"(target <= 60 s)")
+    print(f"hotline run     peak {whole['peak_mb'] / 1024:.2f} GB, {whole['wall']:.1f} s "
+          f"(target <= 2 GB)")
+    print(f"  --stream      peak {streamed['peak_mb'] / 1024:.2f} GB, {streamed['wall']:.1f} s "
+          f"(target < 1 GB)")
 
 
 if __name__ == "__main__":

@@ -110,6 +110,19 @@ class WorkCalendar:
                 self._cum_end.append(total)
         self.total_working_hours = total
         self.end_hour = days * HOURS_PER_DAY
+        # the same lists with a sentinel interval at infinity: a working clock past the
+        # calendar's end maps to ``inf`` without a length test on the hot path
+        self._starts_x = [*self._starts, math.inf]
+        self._cum_x = [*self._cum, 0.0]
+        self._cum_end_x = [*self._cum_end, math.inf]
+        # opening time of the first working day after each day (inf: none in the calendar)
+        opening = office.intervals[0][0] if office.intervals else 0.0
+        self._next_opening = [math.inf] * days
+        following = math.inf
+        for day in range(days - 1, -1, -1):
+            self._next_opening[day] = following
+            if self.is_working[day]:
+                following = day * HOURS_PER_DAY + opening
 
     # -- primitives -------------------------------------------------------------------------
     def working_clock(self, t: float) -> float:
@@ -127,10 +140,8 @@ class WorkCalendar:
         past the horizon: that event does not happen within the run."""
         if w <= 0.0:
             return self._starts[0] if self._starts else 0.0
-        j = bisect_left(self._cum_end, w)
-        if j >= len(self._cum_end):
-            return math.inf
-        return self._starts[j] + (w - self._cum[j])
+        j = bisect_left(self._cum_end_x, w)
+        return self._starts_x[j] + (w - self._cum_x[j])  # the sentinel gives inf
 
     def add_working_hours(self, t: float, hours: float) -> float:
         """Time at which ``hours`` of office time have passed after ``t``.
@@ -146,11 +157,13 @@ class WorkCalendar:
         else:
             end = self._ends[i]
             w = self._cum[i] + ((t if t < end else end) - starts[i]) + hours
-        cum_end = self._cum_end
-        j = bisect_left(cum_end, w)
-        if j >= len(cum_end):
-            return math.inf
-        return starts[j] + (w - self._cum[j])
+        j = bisect_left(self._cum_end_x, w)
+        return self._starts_x[j] + (w - self._cum_x[j])  # the sentinel gives inf
+
+    def add_working_hours_at(self, t: float, clock: float, hours: float) -> float:
+        """``add_working_hours(t, hours)`` when ``t``'s working clock is already known (the
+        same floats: ``add_working_hours`` is exactly ``at_working_clock(clock + hours)``)."""
+        return t if hours <= 0.0 else self.at_working_clock(clock + hours)
 
     def add_working_days(self, t: float, days: float) -> float:
         """``days`` full working days of office time after ``t``."""
@@ -166,6 +179,8 @@ class WorkCalendar:
     def next_working_day_start(self, t: float) -> float:
         """Opening time of the first working day strictly after the day of ``t``."""
         day = int(t // HOURS_PER_DAY)
+        if 0 <= day < self.days:
+            return self._next_opening[day]
         j = bisect_right(self.working_days, day)
         if j >= len(self.working_days):
             return math.inf

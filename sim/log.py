@@ -8,6 +8,7 @@ as XES does with trace attributes.
 
 from __future__ import annotations
 
+import math
 from array import array
 from pathlib import Path
 from typing import Any
@@ -58,12 +59,16 @@ class ParquetSink:
 class EventLog:
     """Append-only recorder; ``record`` is the only call on the simulation's hot path.
 
-    With a ``sink`` the buffers are flushed to it (each flush sorted by time) whenever they
-    hold ``chunk_rows`` rows; each order's events stay in time order across flushes."""
+    With a ``sink`` the buffers are flushed to it whenever ``chunk_rows`` rows were recorded
+    since the last flush: the rows dated before the simulation clock, sorted by time.  Rows
+    the model recorded ahead of the clock (a reply or callback worked out in advance) wait
+    for a later flush, since rows dated earlier may still be recorded; so the file is in
+    time order throughout, row for row the log a run without a sink keeps."""
 
     def __init__(self, sink: ParquetSink | None = None, chunk_rows: int = 1_000_000) -> None:
         self.sink = sink
         self.chunk_rows = chunk_rows
+        self._held = 0  # rows kept back at the last flush (dated at or after its clock)
         self._new_buffers()
         self.cases: dict[str, np.ndarray] = {}
         self.meta: dict[str, Any] = {}
@@ -113,16 +118,25 @@ class EventLog:
     def __len__(self) -> int:
         return len(self.order) + (self.sink.rows if self.sink else 0)
 
-    def maybe_flush(self) -> None:
-        """Flush to the sink if the buffers are full (called by the engine between events)."""
-        if self.sink is not None and len(self.order) >= self.chunk_rows:
-            self.flush()
+    def maybe_flush(self, now: float) -> None:
+        """Flush to the sink if ``chunk_rows`` rows came since the last flush (called by the
+        engine between events, ``now`` being the simulation clock)."""
+        if self.sink is not None and len(self.order) - self._held >= self.chunk_rows:
+            self.flush(now)
 
-    def flush(self) -> None:
+    def flush(self, now: float = math.inf) -> None:
+        """Write the rows dated before ``now`` to the sink, in time order; keep the rest."""
         if self.sink is None or not len(self.order):
             return
-        self.sink.write(self.columns())
+        columns = self.columns()
+        cut = int(np.searchsorted(columns["time"], now, side="left"))
+        if cut:
+            self.sink.write({name: values[:cut] for name, values in columns.items()})
         self._new_buffers()
+        held = {name: values[cut:] for name, values in columns.items()}
+        for name, values in held.items():
+            self.buffers[name].frombytes(values.tobytes())
+        self._held = len(columns["time"]) - cut
 
     def release(self) -> None:
         """Drop the in-memory buffers (after they were copied out) to free memory."""
@@ -137,8 +151,10 @@ class EventLog:
     def columns(self) -> dict[str, np.ndarray]:
         """The events as numpy arrays, in time order (stable: ties keep recording order).
 
-        Rows are recorded in processing order, except the intake's ARRIVE rows, which are
-        recorded in bulk before the run; one stable sort by time puts each where it belongs."""
+        Rows are recorded in processing order, which is not always time order: the intake's
+        ARRIVE rows are recorded in bulk before the run, and a reply or callback that nothing
+        can change first is recorded when the model works it out, ahead of the clock.  One
+        stable sort by time puts each where it belongs."""
         raw = self.raw_columns()
         order = np.argsort(raw["time"], kind="stable")
         return {k: v[order] for k, v in raw.items()}

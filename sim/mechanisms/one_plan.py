@@ -21,11 +21,12 @@ class OnePlan(Mechanism):
     def attach(self, model) -> None:
         super().attach(model)
         self.planned: set[int] = set()
-        self.bad_hard_cases: Counter[int] = Counter()
+        self.bad_hard_cases: dict[int, Counter[int]] = {}  # quarter -> topic -> count
 
-    def note_bad_hard_case(self, order: Order) -> None:
-        """The callback found a hard case dissatisfied or unresolved."""
-        self.bad_hard_cases[order.topic] += 1
+    def note_bad_hard_case(self, order: Order, when: float) -> None:
+        """The callback at ``when`` found a hard case dissatisfied or unresolved."""
+        quarter = self.model.quarter_of(when)
+        self.bad_hard_cases.setdefault(quarter, Counter())[order.topic] += 1
 
     def has_plan(self, order: Order) -> bool:
         return order.topic in self.planned
@@ -38,10 +39,10 @@ class OnePlan(Mechanism):
         return self.params.plan_lead_multiplier if self.has_plan(order) else default
 
     def on_quarter(self, now: float) -> None:
+        ended = self.bad_hard_cases.pop(self.model.quarter_of(now) - 1, Counter())
         if self.enabled:
             threshold = self.params.hard_cases_per_topic_quarter
-            for topic, n in sorted(self.bad_hard_cases.items()):
+            for topic, n in sorted(ended.items()):
                 if n >= threshold and topic not in self.planned:
                     self.planned.add(topic)
                     self.model.log.record(-1, Act.PLAN, now, -1, value=float(topic), outcome=min(n, 127))
-        self.bad_hard_cases.clear()

@@ -19,12 +19,13 @@ class OneSet(Mechanism):
         if not self.enabled:
             return
         p = self.params
-        units = [u for u in self.model.units if u.month.replies > 0]
+        ended = self.model.month_of(now) - 1  # the month that just ended
+        units = [u for u in self.model.units if u.months[ended].replies > 0]
         if not units:
             return
 
         def score(u) -> float:
-            m = u.month
+            m = u.months[ended]
             on_time = 1.0 - m.late / m.replies
             dissatisfied = m.dissatisfied / m.callbacks if m.callbacks else 0.0
             return on_time - 2.0 * dissatisfied - 0.05 * m.criticised

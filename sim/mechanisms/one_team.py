@@ -8,19 +8,50 @@ working days (``chase_every_working_days``; 0 = never).  A warned order jumps it
 hurry; a reminded or criticised order in its lead phase has its remaining time cut.  With
 the team off, or zero inspectors, nobody chases.
 
-Deadlines are known when they are set, so the lists are heaps keyed by the time an order
-becomes due for each action; an entry whose order has replied or whose deadline moved is
-stale (its ``watch`` token no longer matches) and is dropped when popped.
+Deadlines are known when they are set, so each list is an agenda filed by the sweep at which
+an order falls due for that action (a bucket per working day, not one large heap); an entry
+whose order has replied by then (``reply_at``) or whose deadline moved (its ``watch`` token
+no longer matches) is stale and is dropped when its day comes.
 """
 
 from __future__ import annotations
 
-from heapq import heappop, heappush
+from bisect import bisect_left
 from itertools import count
 
 from sim.activities import Act
 from sim.mechanisms.base import Mechanism
 from sim.model.order import Order
+
+
+class Agenda:
+    """Orders due for one kind of action, filed by the sweep (working-day opening) at which
+    they fall due.  A sweep takes, in (due time, filing order) order, what it left undone last
+    time, what was filed for a sweep already past, and its own bucket: the order a single heap
+    would give, without paying a heap's cost for the many entries that go stale unseen."""
+
+    def __init__(self, sweeps: list[float]) -> None:
+        self.sweeps = sweeps
+        self.buckets: dict[int, list[tuple[float, int, int, Order]]] = {}
+        self.late: list[tuple[float, int, int, Order]] = []  # filed for a sweep already held
+        self.current = -1  # index of the sweep being (or last) held
+
+    def file(self, key: float, seq: int, order: Order) -> None:
+        day = bisect_left(self.sweeps, key)  # first sweep at or after the due time
+        entry = (key, seq, order.watch, order)
+        if day <= self.current:
+            self.late.append(entry)
+        elif day < len(self.sweeps):
+            self.buckets.setdefault(day, []).append(entry)
+        # else: due after the last sweep of the run, never acted on
+
+    def due(self, now: float) -> list[tuple[float, int, int, Order]]:
+        """This sweep's live entries, earliest due first (call after setting ``current``)."""
+        entries = self.late + self.buckets.pop(self.current, [])
+        self.late = []
+        entries = [e for e in entries if e[2] == e[3].watch and e[3].reply_at > now]
+        entries.sort()  # (due time, filing sequence): sequences are unique
+        return entries
 
 
 class OneTeam(Mechanism):
@@ -30,38 +61,49 @@ class OneTeam(Mechanism):
     def attach(self, model) -> None:
         super().attach(model)
         self.active = self.enabled and self.params.inspectors > 0
-        self._warn: list[tuple[float, int, int, Order]] = []
-        self._remind: list[tuple[float, int, int, Order]] = []
-        self._criticise: list[tuple[float, int, int, Order]] = []
-        self._chase: list[tuple[float, int, int, Order]] = []
         self._seq = count()
+        self._days = [d * 24.0 + model.cal.office.intervals[0][0] for d in model.cal.working_days]
+        self._warn, self._remind, self._criticise, self._chase = (Agenda(self._days) for _ in range(4))
         if self.active:
-            self._days = [d * 24.0 + model.cal.office.intervals[0][0] for d in model.cal.working_days]
             self._next_day = 0
             self._schedule_next_sweep()
 
     def watch(self, order: Order) -> None:
-        """Start watching an order whose reply deadline was just set (or moved)."""
+        """An order's reply deadline was just set (or moved): its warning falls due at
+        ``supervised_from`` (nothing on the team's lists comes before the warning).  It goes
+        on the warning list only if it may still be open then (``follow``)."""
         if not self.active:
             return
         order.watch += 1
         cal = self.model.cal
         if order.urgent:
-            key = order.due_unit - 2.0
+            order.supervised_from = order.due_unit - 2.0
         else:
-            key = cal.at_working_clock(cal.working_clock(order.due_unit) - self.params.warn_before_working_hours)
-        heappush(self._warn, (key, next(self._seq), order.watch, order))
+            order.supervised_from = cal.at_working_clock(
+                order.due_unit_clock - self.params.warn_before_working_hours
+            )
+
+    def follow(self, order: Order) -> None:
+        """Put a watched order on the warning list (once per deadline).  The lifecycle calls
+        this when the order has to wait for a handler or its reply is not settled before
+        the warning; an order that replies before it never needs the list."""
+        if self.active and order.followed != order.watch:
+            order.followed = order.watch
+            self._warn.file(order.supervised_from, next(self._seq), order)
 
     def _schedule_next_sweep(self) -> None:
         now = self.model.env.now
         while self._next_day < len(self._days) and self._days[self._next_day] < now:
             self._next_day += 1
         if self._next_day < len(self._days) and self._days[self._next_day] < self.model.horizon:
-            self.model.schedule(self._days[self._next_day], self._sweep, None)
+            self.model.schedule(self._days[self._next_day], self._sweep, self._next_day)
             self._next_day += 1
 
-    def _sweep(self, _: object) -> None:
+    def _sweep(self, day: int) -> None:
         now = self.model.env.now
+        agendas = (self._criticise, self._remind, self._chase, self._warn)
+        for agenda in agendas:
+            agenda.current = day
         budget = int(self.params.inspectors * self.params.actions_per_inspector_day)
         budget = self._act(self._criticise, now, budget, self._criticise_one)
         budget = self._act(self._remind, now, budget, self._remind_one)
@@ -69,27 +111,27 @@ class OneTeam(Mechanism):
         self._act(self._warn, now, budget, self._warn_one)
         self._schedule_next_sweep()
 
-    def _act(self, heap, now: float, budget: int, action) -> int:
-        while heap and heap[0][0] <= now:
-            key, seq, token, order = heappop(heap)
-            if token != order.watch:
+    def _act(self, agenda: Agenda, now: float, budget: int, action) -> int:
+        entries = agenda.due(now)
+        for k, (_, _, token, order) in enumerate(entries):
+            if token != order.watch or order.reply_at <= now:
                 continue  # replied or deadline moved since
             if not action(order, now, budget):
-                heappush(heap, (key, seq, token, order))  # no capacity left today
+                agenda.late[:0] = entries[k:]  # no capacity left today: first in line tomorrow
                 break
             budget -= 1
         return budget
 
     def _warn_one(self, order: Order, now: float, budget: int) -> bool:
         if order.due_unit <= now:  # already overdue: straight to the reminder list, free
-            heappush(self._remind, (order.due_unit, next(self._seq), order.watch, order))
+            self._remind.file(order.due_unit, next(self._seq), order)
             return True
         if budget <= 0:
             return False
         order.warned = True
         self.model.log.record(order.id, Act.WARN, now, order.unit, order.due_std)
         self.model.lifecycle.raise_priority(order)
-        heappush(self._remind, (order.due_unit, next(self._seq), order.watch, order))
+        self._remind.file(order.due_unit, next(self._seq), order)
         return True
 
     def _remind_one(self, order: Order, now: float, budget: int) -> bool:
@@ -103,8 +145,9 @@ class OneTeam(Mechanism):
         if order.urgent:
             when = order.due_unit + 24.0 * self.params.criticise_after_working_days
         else:
-            when = cal.add_working_days(order.due_unit, self.params.criticise_after_working_days)
-        heappush(self._criticise, (when, next(self._seq), order.watch, order))
+            hours = self.params.criticise_after_working_days * cal.hours_per_day
+            when = cal.add_working_hours_at(order.due_unit, order.due_unit_clock, hours)
+        self._criticise.file(when, next(self._seq), order)
         return True
 
     def _criticise_one(self, order: Order, now: float, budget: int) -> bool:
@@ -113,7 +156,7 @@ class OneTeam(Mechanism):
         order.criticised = True
         self.model.log.record(order.id, Act.CRITICISE, now, order.unit, order.due_std)
         if order.unit >= 0:
-            self.model.units[order.unit].month.criticised += 1
+            self.model.units[order.unit].months[self.model.month_of(now)].criticised += 1
         self.model.lifecycle.compress_lead(order, self.params.remind_speedup)
         self._chase_again(order, now)
         return True
@@ -130,5 +173,4 @@ class OneTeam(Mechanism):
     def _chase_again(self, order: Order, now: float) -> None:
         every = self.params.chase_every_working_days
         if every > 0:
-            when = self.model.cal.add_working_days(now, every)
-            heappush(self._chase, (when, next(self._seq), order.watch, order))
+            self._chase.file(self.model.cal.add_working_days(now, every), next(self._seq), order)

@@ -9,6 +9,7 @@ an outcome of lateness, hops, reopens and resolution, not a parameter.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from sim.activities import BASIC, DISSATISFIED, SATISFIED
 from sim.model.order import Order
@@ -17,21 +18,40 @@ from sim.scenario import Satisfaction
 LATE_CAP_WORKING_DAYS = 10.0
 
 
-def score(s: Satisfaction, category: str, o: Order) -> float:
-    u = s.base + getattr(s.category, category)
-    u -= s.late_penalty_per_working_day * min(o.late_days, LATE_CAP_WORKING_DAYS)
-    u -= s.return_penalty * o.hops
-    u += s.reopen_effect * o.reopens
-    if not o.resolved:
-        u -= s.unresolved_penalty
-    return u
+class SatisfactionModel:
+    """The scenario's satisfaction parameters, read once (this runs once per callback)."""
 
+    def __init__(self, s: Satisfaction, categories: Sequence[str]) -> None:
+        self.base = [s.base + getattr(s.category, c) for c in categories]  # per category index
+        self.late_penalty = s.late_penalty_per_working_day
+        self.return_penalty = s.return_penalty
+        self.reopen_effect = s.reopen_effect
+        self.unresolved_penalty = s.unresolved_penalty
+        self.basic_cut = s.basic_cut
+        # most callbacks follow an on-time, first-round, resolved reply: score = base
+        self.plain = [self._probabilities(u) for u in self.base]
 
-def outcome(s: Satisfaction, category: str, o: Order, uniform: float) -> int:
-    u = score(s, category, o)
-    p_dis = 1.0 / (1.0 + math.exp(min(u, 700.0)))
-    if uniform < p_dis:
-        return DISSATISFIED
-    rest = (uniform - p_dis) / (1.0 - p_dis)
-    p_sat = 1.0 / (1.0 + math.exp(min(s.basic_cut - u, 700.0)))
-    return SATISFIED if rest < p_sat else BASIC
+    def _probabilities(self, u: float) -> tuple[float, float]:
+        """P(不满意) and P(满意 | not 不满意) at latent score ``u``."""
+        p_dis = 1.0 / (1.0 + math.exp(min(u, 700.0)))
+        p_sat = 1.0 / (1.0 + math.exp(min(self.basic_cut - u, 700.0)))
+        return p_dis, p_sat
+
+    def score(self, o: Order) -> float:
+        u = self.base[o.category]
+        u -= self.late_penalty * min(o.late_days, LATE_CAP_WORKING_DAYS)
+        u -= self.return_penalty * o.hops
+        u += self.reopen_effect * o.reopens
+        if not o.resolved:
+            u -= self.unresolved_penalty
+        return u
+
+    def outcome(self, o: Order, uniform: float) -> int:
+        if o.late_days == 0.0 and not o.hops and not o.reopens and o.resolved:
+            p_dis, p_sat = self.plain[o.category]  # the score is the base (same floats)
+        else:
+            p_dis, p_sat = self._probabilities(self.score(o))
+        if uniform < p_dis:
+            return DISSATISFIED
+        rest = (uniform - p_dis) / (1.0 - p_dis)
+        return SATISFIED if rest < p_sat else BASIC

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import math
 import time as wallclock
+from bisect import bisect_right
 from collections.abc import Callable
 from contextlib import contextmanager
+from heapq import heappush
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
 from sim.activities import CENTRE
 from sim.calendar import OfficeHours, WorkCalendar
@@ -35,6 +38,60 @@ from sim.scenario import CATEGORIES, MECHANISMS, Scenario, calendar_margin_days
 def _fire(ev: Wake) -> None:
     if ev.version < 0 or ev.version == ev.order.version:
         ev.fn(ev.order)
+
+
+class Environment(simpy.Environment):
+    """SimPy's environment with one addition, ``call_at``: a call at an absolute time.
+
+    The model computes every time as an absolute time; ``schedule(event, delay=when - now)``
+    would store ``now + (when - now)``, which can differ from ``when`` in the last bit, so
+    the event is queued at ``when`` itself (the same queue entry ``schedule`` makes).
+
+    Calls due on a later day wait in a bucket for their day (a calendar queue) and join
+    SimPy's heap when the day begins, with the queue entry they got when scheduled; the
+    heap stays about a day's events long instead of every pending deadline, and the order
+    of processing is exactly SimPy's (time, priority, scheduling sequence)."""
+
+    DAY = 24.0
+
+    def __init__(self, horizon: float) -> None:
+        super().__init__()
+        self.horizon = horizon
+        self._later: dict[int, list] = {}  # day -> queue entries due that day
+        self._day_end = self.DAY  # calls before this go straight to the heap
+        self._queue_day_start(self.DAY)
+
+    def _queue_day_start(self, when: float) -> None:
+        ev = Wake()
+        ev.fn, ev.order, ev.version, ev.callbacks = self._begin_day, None, -1, Wake.FIRE
+        heappush(self._queue, (when, URGENT, next(self._eid), ev))
+
+    def _begin_day(self, _: None) -> None:
+        """At 00:00 (before any other event of the day): the day's calls join the heap."""
+        day = int(self._now // self.DAY)
+        self._day_end = (day + 1) * self.DAY
+        for entry in self._later.pop(day, ()):
+            heappush(self._queue, entry)
+        if self._day_end < self.horizon:
+            self._queue_day_start(self._day_end)
+
+    def call_at(self, when: float, fn: Callable[[Any], None], arg: Any, version: int = -1) -> None:
+        """Call ``fn(arg)`` at time ``when``; with a ``version`` >= 0, only if the order
+        ``arg``'s version is still that (its plan did not change since).
+
+        A call at or after the horizon could never happen (the run stops there first), so
+        it is not queued: the event queue holds only what can still happen."""
+        if when >= self.horizon:
+            return
+        ev = Wake()
+        ev.fn = fn
+        ev.order = arg
+        ev.version = version
+        ev.callbacks = Wake.FIRE
+        if when < self._day_end:
+            heappush(self._queue, (when, NORMAL, next(self._eid), ev))
+        else:
+            self._later.setdefault(int(when // self.DAY), []).append((when, NORMAL, next(self._eid), ev))
 
 
 class Wake:
@@ -59,10 +116,10 @@ class Model:
     def __init__(self, scn: Scenario, seed: int, stream_to: str | Path | None = None) -> None:
         self.scn = scn
         self.seed = seed
-        self.env = simpy.Environment()
-        self._schedule = self.env.schedule
-        self.cal = build_calendar(scn)
         self.horizon = scn.horizon_hours
+        self.env = Environment(self.horizon)
+        self.schedule = self.env.call_at  # schedule(when, fn, arg[, version]): the model's one timer
+        self.cal = build_calendar(scn)
         self.streams = Streams(seed)
         self.log = EventLog(ParquetSink(stream_to) if stream_to else None)
         self.categories = CATEGORIES
@@ -74,6 +131,10 @@ class Model:
         self.units = [
             Unit(i, u.name, u.kind, u.handlers, float(factors[i])) for i, u in enumerate(scn.units)
         ]
+        self.month_starts, self.quarter_starts = self._period_starts()
+        self.next_quarter_start = self.quarter_starts[0] if self.quarter_starts else math.inf
+        for unit in self.units:
+            unit.months = [MonthCounters() for _ in range(len(self.month_starts) + 1)]
         self.orders: Orders = generate(scn, self.streams)
         self.responsible = responsible_units(scn, self.orders)
         self.mechanisms = _Mechanisms(scn)
@@ -82,21 +143,6 @@ class Model:
         for mech in self.mechanisms:
             mech.attach(self)
 
-    # -- scheduling -----------------------------------------------------------------------------
-    def schedule(self, when: float, fn: Callable[[Any], None], order: Any, version: int = -1) -> None:
-        """Call ``fn(order)`` at time ``when`` (skipped if ``version`` >= 0 and stale).
-
-        A wake-up at or after the horizon could never fire (the run stops there first), so
-        it is not scheduled: the event queue holds only what can still happen."""
-        if when >= self.horizon:
-            return
-        ev = Wake()
-        ev.fn = fn
-        ev.order = order
-        ev.version = version
-        ev.callbacks = Wake.FIRE
-        self._schedule(ev, NORMAL, when - self.env.now)
-
     # -- cadence ----------------------------------------------------------------------------------
     def _arrivals(self) -> None:
         """Intake for all orders at once, then one chain of wake-ups, each at an order's
@@ -104,60 +150,78 @@ class Model:
         intake = compute_intake(self, FATE_BITS)
         o = self.orders
         # typed arrays: scalar indexing is as fast as a list's, at 1/4 of the memory
-        times, first, dues = as_array("d", o.time), as_array("d", intake.first_time), as_array("d", intake.due_std)
+        times, dues = as_array("d", o.time), as_array("d", intake.due_std)
         cats, topics, resp = as_array("b", o.category), as_array("q", o.topic), as_array("q", self.responsible)
         urgent, hard = as_array("b", o.urgent), as_array("b", o.hard)
         units, used = as_array("q", intake.first_unit), as_array("q", intake.used_bits)
         sequence = as_array("q", intake.sequence)
-        sign, centre_reply = self.lifecycle.sign, self.lifecycle.centre_reply
-        horizon = self.horizon
-        state = {"k": 0}
+        first_in_sequence = as_array("d", np.asarray(intake.first_time)[np.asarray(intake.sequence)])
+        n = len(sequence)
+        sign_at, centre_reply = self.lifecycle.sign_at, self.lifecycle.centre_reply
+        schedule = self.schedule
+        k = 0
 
         def first_event(_: object) -> None:
-            k = state["k"]
+            nonlocal k
             i = sequence[k]
-            order = Order(i, cats[i], bool(urgent[i]), topics[i], bool(hard[i]), resp[i])
+            now = first_in_sequence[k]
+            order = Order(i, cats[i], urgent[i], topics[i], hard[i], resp[i])  # flags as 0/1
             order.arrival = times[i]
-            order.unit = units[i]
+            order.unit = unit = units[i]
             order.used = used[i]
-            if units[i] == CENTRE:
+            if unit == CENTRE:
                 order.due_std = order.due_unit = dues[i]
                 order.phase = REVIEW
                 centre_reply(order)
             else:
-                sign(order)
+                sign_at(order, now)
             k += 1
-            state["k"] = k
-            if not k & 0xFFFF:
-                self.log.maybe_flush()
-            if k < len(sequence) and first[sequence[k]] < horizon:
-                self.schedule(first[sequence[k]], first_event, None)
+            if not k & 0xFFF:
+                self.log.maybe_flush(now)
+            if k < n:
+                schedule(first_in_sequence[k], first_event, None)  # (dropped past the horizon)
 
-        if len(sequence) and first[sequence[0]] < horizon:
-            self.schedule(first[sequence[0]], first_event, None)
+        if n:
+            schedule(first_in_sequence[0], first_event, None)
 
-    def _ticks(self) -> None:
+    def _period_starts(self) -> tuple[list[float], list[float]]:
+        """Times (hours) at which each calendar month and quarter after the start begins,
+        within the horizon: the monthly (月调度/考核) and quarterly (季分析) ticks."""
         start = self.scn.run.start
         month = dt.date(start.year, start.month, 1)
-        k = 0
+        months, quarters = [], []
         while True:
             month = dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
             t = self.cal.to_hours(month)
             if t >= self.horizon:
-                break
-            k += 1
-            self.schedule(t, self._tick, (k, month.month in (1, 4, 7, 10)))
+                return months, quarters
+            months.append(t)
+            if month.month in (1, 4, 7, 10):
+                quarters.append(t)
 
-    def _tick(self, arg: tuple[int, bool]) -> None:
-        _, quarter = arg
+    def month_of(self, t: float) -> int:
+        """Index of the month (0 = the start's, partial) that time ``t`` falls in."""
+        return bisect_right(self.month_starts, t)
+
+    def quarter_of(self, t: float) -> int:
+        """Index of the quarter (0 = the start's, partial) that time ``t`` falls in."""
+        return bisect_right(self.quarter_starts, t)
+
+    def _ticks(self) -> None:
+        quarters = set(self.quarter_starts)
+        for t in self.month_starts:
+            self.schedule(t, self._tick, t in quarters)
+
+    def _tick(self, quarter: bool) -> None:
         now = self.env.now
+        self.log.maybe_flush(now)
         for mech in self.mechanisms:
             mech.on_month(now)
         if quarter:
             for mech in self.mechanisms:
                 mech.on_quarter(now)
-        for unit in self.units:
-            unit.month = MonthCounters()
+            later = [t for t in self.quarter_starts if t > now]
+            self.next_quarter_start = later[0] if later else math.inf
 
     def run(self) -> EventLog:
         started = wallclock.perf_counter()

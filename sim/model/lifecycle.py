@@ -6,6 +6,13 @@ arrive → sign → [return → redispatch → sign]* → start (handler) → le
 Each step computes its next time directly (working calendar, drawn durations) and schedules
 one wake-up; nothing polls.  A wake-up carries the order's ``version``; when supervision or an
 extension changes an order's plan it bumps the version and the stale wake-up is ignored.
+
+A step that nothing in the model can change before it happens needs no wake-up at all: it is
+worked out at once and recorded at its own time (``plan_reply``: a reply before the deadline;
+``schedule_callback``: the callback and close).  Whatever it affects is kept by time (monthly
+and quarterly counters by the step's own time, supervision's lists by ``reply_at``), so the
+run is the one the wake-ups would give; only the order in which later rounds draw from the
+shared streams differs.  This halves the events a year takes.
 """
 
 from __future__ import annotations
@@ -13,8 +20,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from sim.activities import BASIC, CENTRE, DISSATISFIED, SATISFIED, UNREACHED, Act
-from sim.model.callback import outcome
+from sim.demand import as_array
+from sim.model.callback import SatisfactionModel
 from sim.model.order import CALLBACK, CLOSED, LEAD, QUEUED, REVIEW, ROUTING, Order
 from sim.model.units import (
     NORMAL_PRIORITY,
@@ -39,6 +49,10 @@ FATE_BITS = {
 }
 
 
+EFFORT_BIT, LEAD_BIT = FATE_BITS["effort"], FATE_BITS["lead"]
+CALLBACK_BITS = FATE_BITS["window"] | FATE_BITS["reach"]  # drawn together, at the callback
+
+
 class Lifecycle:
     """The lifecycle callbacks, bound to one model run."""
 
@@ -59,21 +73,67 @@ class Lifecycle:
         self.lead_median_wd = [scn.handling.lead_median_working_days.get(c) for c in model.categories]
         self.category_names = model.categories
         self.mech = model.mechanisms
-        self.exponential_effort = scn.handling.effort_distribution == "exponential"
+        self.team = model.mechanisms.one_team
+        h = scn.handling
+        self.exponential_effort = h.effort_distribution == "exponential"
+        # hot-path constants as plain floats (read once per order)
+        self.effort_median, self.effort_sigma, self.handling_scale = h.effort_median_hours, h.effort_sigma, h.scale
+        self.reopen_lead_factor, self.lead_sigma = h.reopen_lead_factor, h.lead_sigma
+        self.lead_median_hours = [d * self.hpd for d in self.lead_median_wd]
+        self.review_delay, self.sendback_p = scn.review.delay_hours, scn.review.sendback_probability
+        self.satisfaction = SatisfactionModel(scn.callback.satisfaction, model.categories)
+        self.reopen_p = scn.callback.reopen_probability_if_dissatisfied
+        # the time-limit factor each unit works to (一个标准: 1 for all)
+        self.limit_factor = [model.mechanisms.one_standard.unit_limit_factor(u) for u in model.units]
+        # fate draws by name: (bit, per-order values)
+        self._fate_u = {name: (FATE_BITS[name], values) for name, values in self.fate_u.items()}
+        self._fate_z = {name: (FATE_BITS[name], values) for name, values in self.fate_z.items()}
+        self._first_round_draws(model)
+
+    def _first_round_draws(self, model: Model) -> None:
+        """What an order's own fate draws give at its first handling and first callback,
+        for all orders at once (numpy): the state-free part of the lognormal effort and lead
+        time, and the callback's window offset and attempts.  Later rounds draw from the
+        streams as before."""
+        u, z = model.orders.uniforms, model.orders.normals
+        cats = np.asarray(model.orders.category, dtype=np.int64)
+        urgent = np.asarray(model.orders.urgent, dtype=bool)
+        h = self.scn.handling
+        self.first_effort = None
+        if not self.exponential_effort:
+            self.first_effort = as_array("d", self.effort_median * np.exp(self.effort_sigma * np.asarray(z["effort"])))
+        median = np.where(urgent, h.urgent_lead_median_hours, np.asarray(self.lead_median_hours)[cats])
+        self.first_lead = as_array("d", median * np.exp(self.lead_sigma * np.asarray(z["lead"])))
+        cb = self.scn.callback
+        self.window_hours = cb.window_hours
+        self.first_window = as_array("d", np.asarray(u["window"]) * cb.window_hours)
+        self.first_attempts = as_array("b", self._attempts_needed(np.asarray(u["reach"])))
+
+    def _attempts_needed(self, u: np.ndarray) -> np.ndarray:
+        """Attempts until the citizen is reached (0: not within ``attempts``): the smallest k
+        with P(reached by attempt k) = 1 - (1-q)^k above ``u``."""
+        cb = self.scn.callback
+        q = cb.reach_probability_per_attempt
+        if q <= 0.0:
+            return np.zeros(len(u), dtype=np.int8)
+        # (compared as a float first: a subnormal q makes the ratio infinite)
+        with np.errstate(over="ignore", divide="ignore"):
+            ratio = np.zeros(len(u)) if q >= 1.0 else np.log1p(-u) / math.log1p(-q)
+        return np.where(ratio < cb.attempts, np.floor(np.minimum(ratio, cb.attempts)) + 1, 0).astype(np.int8)
 
     # -- random draws: an order's own fate first, its stream after ---------------------------
     def u(self, o: Order, name: str) -> float:
-        bit = FATE_BITS[name]
+        bit, values = self._fate_u[name]
         if not o.used & bit:
             o.used |= bit
-            return self.fate_u[name][o.id]
+            return values[o.id]
         return self.streams[name].uniform()
 
     def z(self, o: Order, name: str) -> float:
-        bit = FATE_BITS[name]
+        bit, values = self._fate_z[name]
         if not o.used & bit:
             o.used |= bit
-            return self.fate_z[name][o.id]
+            return values[o.id]
         return self.streams[name].normal()
 
     # -- deadlines ----------------------------------------------------------------------------
@@ -83,19 +143,33 @@ class Lifecycle:
             return t + lim.sign_urgent_hours
         return self.cal.add_working_days(t, lim.sign_working_days)
 
-    def reply_due(self, o: Order, t: float, factor: float = 1.0) -> float:
+    def reply_due(self, o: Order, t: float) -> float:
         if o.urgent:
-            return t + self.scn.time_limits.reply_urgent_hours * factor
-        return self.cal.add_working_days(t, self.reply_limit_wd[o.category] * factor)
+            return t + self.scn.time_limits.reply_urgent_hours
+        return self.cal.add_working_days(t, self.reply_limit_wd[o.category])
 
-    def set_reply_dues(self, o: Order, t: float) -> None:
-        """Deadlines of a new handling round: the standard's and the unit's own."""
-        o.due_std = self.reply_due(o, t)
-        factor = self.mech.one_standard.unit_limit_factor(self.units[o.unit])
-        o.due_unit = o.due_std if factor == 1.0 else self.reply_due(o, t, factor)
+    def set_reply_dues(self, o: Order, t: float) -> float | None:
+        """Deadlines of a new handling round: the standard's and the unit's own (whose
+        working clock is kept: supervision and the deadline decision count back from it).
+        Returns the working clock at ``t`` (None for an urgent order, on clock hours)."""
+        factor = self.limit_factor[o.unit]
+        clock = None
+        if o.urgent:
+            hours = self.scn.time_limits.reply_urgent_hours
+            o.due_std = t + hours
+            o.due_unit = o.due_std if factor == 1.0 else t + hours * factor
+        else:
+            cal, clock = self.cal, self.cal.working_clock(t)
+            limit = self.reply_limit_wd[o.category]
+            o.due_std = cal.add_working_hours_at(t, clock, limit * self.hpd)
+            hours = limit * factor * self.hpd
+            o.due_unit = o.due_std if factor == 1.0 else cal.add_working_hours_at(t, clock, hours)
+            o.due_unit_clock = clock + hours
         o.extensions_left = self.scn.time_limits.max_extensions
+        o.reply_at = math.inf
         o.warned = o.reminded = o.criticised = False
-        self.m.team.watch(o)
+        self.team.watch(o)
+        return clock
 
     # -- routing after a return --------------------------------------------------------------
     def route(self, o: Order) -> int:
@@ -118,15 +192,18 @@ class Lifecycle:
         self.schedule(when, self.sign, o)
 
     def sign(self, o: Order) -> None:
-        now = self.m.env.now
+        self.sign_at(o, self.m.env.now)
+
+    def sign_at(self, o: Order, now: float) -> None:
+        """The unit signs for the order (签收) at ``now``, the current time."""
         if o.unit != o.responsible:
             self.record(o.id, Act.SIGN, now, o.unit, self.reply_due(o, now))
             back = -self.scn.routing.return_working_hours * math.log(1.0 - self.streams["route"].uniform())
             self.schedule(self.cal.add_working_hours(now, back), self.return_order, o)
             return
-        self.set_reply_dues(o, now)
+        clock = self.set_reply_dues(o, now)
         self.record(o.id, Act.SIGN, now, o.unit, o.due_std)
-        self.request(o)
+        self.request(o, now, clock)
 
     def return_order(self, o: Order) -> None:
         now = self.m.env.now
@@ -142,39 +219,51 @@ class Lifecycle:
         self.schedule_sign(o, now)
 
     # -- handling -----------------------------------------------------------------------------
-    def request(self, o: Order) -> None:
-        """Queue for a handler of the order's unit, starting at once if one is free."""
+    def request(self, o: Order, now: float, clock: float | None = None) -> None:
+        """Queue for a handler of the order's unit, starting at once if one is free
+        (``clock``: the working clock at ``now``, when the caller has it)."""
         unit = self.units[o.unit]
         o.phase = QUEUED
-        if free_handlers(unit, self.m.env.now) > 0:
-            self.start(o, unit)
+        if free_handlers(unit, now) > 0:
+            self.start(o, unit, now, clock)
         else:
             enqueue(unit, o, URGENT_PRIORITY if o.urgent else NORMAL_PRIORITY)
+            self.team.follow(o)
             self.wake_unit_when_free(unit)
 
-    def start(self, o: Order, unit: Unit) -> None:
+    def start(self, o: Order, unit: Unit, now: float, clock: float | None = None) -> None:
         """A handler takes the order: effort in office hours (urgent: around the clock), then
         the lead time.  Both are known now, so the reply (or the deadline decision) is
         scheduled at once; the handler's release is booked in the unit, which wakes up
         only if orders wait for it."""
-        now = self.m.env.now
         o.phase = LEAD  # in hand: effort until effort_end, then the lead time
-        h = self.scn.handling
-        z = self.z(o, "effort")
-        if self.exponential_effort:  # the same normal draw, mapped through its CDF
-            effort = -h.effort_median_hours / math.log(2.0) * math.log(0.5 * math.erfc(z / math.sqrt(2.0)))
+        if self.first_effort is not None and not o.used & EFFORT_BIT:
+            o.used |= EFFORT_BIT
+            effort = self.first_effort[o.id]
         else:
-            effort = h.effort_median_hours * math.exp(h.effort_sigma * z)
-        effort *= h.scale / unit.speed
+            z = self.z(o, "effort")
+            if self.exponential_effort:  # the same normal draw, mapped through its CDF
+                effort = -self.effort_median / math.log(2.0) * math.log(0.5 * math.erfc(z / math.sqrt(2.0)))
+            else:
+                effort = self.effort_median * math.exp(self.effort_sigma * z)
+        effort *= self.handling_scale / unit.speed
         if o.round > 0:
-            effort *= h.reopen_lead_factor
+            effort *= self.reopen_lead_factor
         o.effort = effort
         self.record(o.id, Act.START, now, unit.index, value=effort)
-        end = now + effort if o.urgent else self.cal.add_working_hours(now, effort)
+        lead = self.lead_time(o, unit)
+        if o.urgent:
+            end = now + effort
+            o.lead_end = end + lead
+        else:  # one clock reading for both: the end's working clock is now's plus the effort
+            cal = self.cal
+            if clock is None:
+                clock = cal.working_clock(now)
+            # (add_working_hours_at, inlined)
+            end = cal.at_working_clock(clock + effort) if effort > 0.0 else now
+            o.lead_end = cal.at_working_clock(clock + effort + lead) if lead > 0.0 else end
         occupy(unit, end)
         o.effort_end = end
-        lead = self.lead_time(o, unit)
-        o.lead_end = end + lead if o.urgent else self.cal.add_working_hours(end, lead)
         self.plan_reply(o, now)
 
     def start_queued(self, unit: Unit) -> None:
@@ -184,7 +273,7 @@ class Lifecycle:
             nxt = pop_next(unit)
             if nxt is None:
                 return
-            self.start(nxt, unit)
+            self.start(nxt, unit, now)
         self.wake_unit_when_free(unit)
 
     def wake_unit_when_free(self, unit: Unit) -> None:
@@ -200,12 +289,14 @@ class Lifecycle:
     def lead_time(self, o: Order, unit: Unit) -> float:
         """Hours (clock if urgent, working otherwise) from the end of handler work to reply."""
         h = self.scn.handling
-        if o.urgent:
-            median = h.urgent_lead_median_hours
+        if not o.used & LEAD_BIT:
+            o.used |= LEAD_BIT
+            lead = self.first_lead[o.id]
         else:
-            median = self.lead_median_wd[o.category] * self.hpd
-        lead = median * math.exp(h.lead_sigma * self.z(o, "lead")) * h.scale / unit.speed
-        factor = self.mech.one_standard.unit_limit_factor(unit)
+            median = h.urgent_lead_median_hours if o.urgent else self.lead_median_hours[o.category]
+            lead = median * math.exp(self.lead_sigma * self.z(o, "lead"))
+        lead = lead * self.handling_scale / unit.speed
+        factor = self.limit_factor[unit.index]
         if factor != 1.0:
             lead *= factor**h.parkinson_elasticity
         if o.round > 0:
@@ -216,16 +307,33 @@ class Lifecycle:
 
     def plan_reply(self, o: Order, now: float) -> None:
         """Schedule the reply, or, when it would miss the unit's deadline, the decision to
-        extend or hurry shortly before that deadline."""
+        extend or hurry shortly before that deadline.
+
+        A reply that nothing can change first is worked out now and recorded at its own
+        time, with no wake-up: it comes before the unit's deadline, so supervision can at
+        most warn the order before it (a warning raises a queued order and makes a unit that
+        would miss its deadline likelier to hurry: neither applies to an order in hand that
+        will not miss it); and no quarterly analysis can adopt a plan before it that would
+        change how a hard case is resolved.  Its effects are counted by their own time
+        (monthly counters by the reply's month; supervision drops the order from ``reply_at``
+        on, so a warning due before the reply still happens)."""
         o.version += 1
-        if o.lead_end <= o.due_unit:
-            self.schedule(o.lead_end, self.reply, o, o.version)
+        t = o.lead_end
+        if t <= o.due_unit:
+            m = self.m
+            if t >= o.supervised_from:
+                self.team.follow(o)  # the warning comes first
+            if (t < o.due_unit or t < o.supervised_from) and t < m.horizon and t < m.next_quarter_start:
+                self.reply(o, t)
+            else:
+                self.schedule(t, self.reply_now, o, o.version)
             return
         before = self.scn.handling.decide_before_working_hours
         if o.urgent:  # urgent limits are clock hours: decide two hours before
             decide = o.due_unit - 2.0
         else:
-            decide = self.cal.at_working_clock(self.cal.working_clock(o.due_unit) - before)
+            decide = self.cal.at_working_clock(o.due_unit_clock - before)
+        self.team.follow(o)
         self.schedule(max(now, decide), self.decide, o, o.version)
 
     def decide(self, o: Order) -> None:
@@ -239,15 +347,17 @@ class Lifecycle:
             if approved:
                 unit = self.units[o.unit]
                 limit = self.reply_limit_wd[o.category]
-                factor = self.mech.one_standard.unit_limit_factor(unit)
+                factor = self.limit_factor[unit.index]
                 if o.urgent:
                     o.due_std += self.scn.time_limits.reply_urgent_hours
                     o.due_unit += self.scn.time_limits.reply_urgent_hours * factor
                 else:
                     o.due_std = self.cal.add_working_days(o.due_std, limit)
-                    o.due_unit = self.cal.add_working_days(o.due_unit, limit * factor)
+                    hours = limit * factor * self.hpd
+                    o.due_unit = self.cal.add_working_hours_at(o.due_unit, o.due_unit_clock, hours)
+                    o.due_unit_clock += hours
                 o.warned = o.reminded = False
-                self.m.team.watch(o)
+                self.team.watch(o)
             self.record(o.id, Act.EXTEND, now, o.unit, o.due_std, outcome=int(approved))
             if approved:
                 self.plan_reply(o, now)
@@ -259,7 +369,7 @@ class Lifecycle:
         if self.u(o, "hurry") < p and o.due_unit > earliest:
             o.lead_end = earliest + self.streams["hurry"].uniform() * (o.due_unit - earliest)
         o.version += 1
-        self.schedule(o.lead_end, self.reply, o, o.version)
+        self.schedule(o.lead_end, self.reply_now, o, o.version)
 
     def compress_lead(self, o: Order, share: float) -> None:
         """Supervision chased the order: its remaining lead time shrinks to ``share``."""
@@ -273,27 +383,31 @@ class Lifecycle:
             left = self.cal.working_hours_between(base, o.lead_end)
             o.lead_end = self.cal.add_working_hours(base, left * share)
         o.version += 1
-        self.schedule(max(now, o.lead_end), self.reply, o, o.version)
+        self.schedule(max(now, o.lead_end), self.reply_now, o, o.version)
 
     def raise_priority(self, o: Order) -> None:
         if o.phase == QUEUED and o.unit >= 0:
             enqueue(self.units[o.unit], o, URGENT_PRIORITY if o.urgent else RAISED_PRIORITY)
 
     # -- reply, review, callback ----------------------------------------------------------------
-    def reply(self, o: Order) -> None:
-        now = self.m.env.now
+    def reply_now(self, o: Order) -> None:
+        self.reply(o, self.m.env.now)
+
+    def reply(self, o: Order, now: float) -> None:
+        """The unit replies at ``now`` (which may be after the current time, see plan_reply)."""
         unit = self.units[o.unit]
-        o.watch += 1  # supervision stops chasing this round
+        o.reply_at = now  # supervision stops chasing this round from then on
         self.record(o.id, Act.REPLY, now, o.unit, o.due_std)
         o.late_days = max(0.0, self.late_working_days(o, now))
-        unit.month.replies += 1
+        month = unit.months[self.m.month_of(now)]
+        month.replies += 1
         if now > o.due_std:
-            unit.month.late += 1
+            month.late += 1
         if o.hard:
             o.resolved = self.u(o, "resolve") < self.mech.one_plan.resolve_probability(o)
         o.phase = REVIEW
-        review_at = now + self.scn.review.delay_hours
-        if self.u(o, "review") < self.scn.review.sendback_probability:
+        review_at = now + self.review_delay
+        if self.u(o, "review") < self.sendback_p:
             self.schedule(review_at, self.sendback, o)
         else:
             self.schedule_callback(o, review_at)
@@ -307,7 +421,7 @@ class Lifecycle:
 
     def centre_reply(self, o: Order) -> None:
         now = self.m.env.now
-        o.watch += 1
+        o.reply_at = now
         self.record(o.id, Act.REPLY, now, CENTRE, o.due_std)
         o.late_days = max(0.0, self.late_working_days(o, now))
         self.schedule_callback(o, now)
@@ -316,49 +430,53 @@ class Lifecycle:
         now = self.m.env.now
         self.record(o.id, Act.SENDBACK, now, o.unit)
         o.round += 1
+        o.reply_at = math.inf  # a new handling round, under the same deadlines
         o.watch += 1
-        self.m.team.watch(o)
-        self.request(o)
+        self.team.watch(o)
+        self.request(o, now)
 
     def schedule_callback(self, o: Order, after: float) -> None:
-        """Callback attempts on consecutive working days from the next working day."""
-        cb = self.scn.callback
-        first = self.cal.next_working_day_start(after) + self.u(o, "window") * cb.window_hours
-        u = self.u(o, "reach")
-        q = cb.reach_probability_per_attempt
-        attempts, reached = cb.attempts, False
-        if q > 0.0:
-            # smallest k with P(reached by attempt k) = 1 - (1-q)^k above u
-            # (compared as a float first: a subnormal q makes the ratio infinite)
-            ratio = 0.0 if q >= 1.0 else math.log1p(-u) / math.log1p(-q)
-            if ratio < cb.attempts:
-                attempts, reached = math.floor(ratio) + 1, True
+        """Callback attempts on consecutive working days from the next working day.
+
+        Nothing can change an order between its reply and its callback (supervision has let
+        it go, and the satisfaction model reads only what the reply fixed), so the callback
+        and the close are worked out now and recorded at their own time, without a wake-up
+        of their own; only a reopen, which competes for handlers again, waits for its time."""
+        if not o.used & CALLBACK_BITS:  # the first callback: the order's own draws
+            o.used |= CALLBACK_BITS
+            offset, needed = self.first_window[o.id], self.first_attempts[o.id]
+        else:
+            offset = self.streams["window"].uniform() * self.window_hours
+            needed = int(self._attempts_needed(np.array([self.streams["reach"].uniform()]))[0])
+        first = self.cal.next_working_day_start(after) + offset
+        attempts, reached = (needed, True) if needed else (self.scn.callback.attempts, False)
         when = self.cal.add_working_days(first, attempts - 1) if attempts > 1 else first
         o.phase = CALLBACK
-        self.schedule(when, self.callback_reached if reached else self.callback_unreached, o)
+        if when >= self.m.horizon:
+            return  # the callback falls after the run: the order stays open
+        if reached:
+            self.callback_reached(o, when)
+        else:
+            self.callback_unreached(o, when)
 
-    def callback_unreached(self, o: Order) -> None:
-        now = self.m.env.now
-        unit = o.unit
-        self.record(o.id, Act.CALLBACK, now, unit, outcome=UNREACHED)
+    def callback_unreached(self, o: Order, now: float) -> None:
+        self.record(o.id, Act.CALLBACK, now, o.unit, outcome=UNREACHED)
         self.close(o, now)
 
-    def callback_reached(self, o: Order) -> None:
-        now = self.m.env.now
-        result = outcome(self.scn.callback.satisfaction, self.category_names[o.category], o,
-                         self.u(o, "satisfy"))
+    def callback_reached(self, o: Order, now: float) -> None:
+        """The citizen is reached at ``now`` (which may be after the current time)."""
+        result = self.satisfaction.outcome(o, self.u(o, "satisfy"))
         self.record(o.id, Act.CALLBACK, now, o.unit, outcome=result)
         if o.unit >= 0:
-            m = self.units[o.unit].month
+            m = self.units[o.unit].months[self.m.month_of(now)]
             m.callbacks += 1
             if result == DISSATISFIED:
                 m.dissatisfied += 1
         if o.hard and (result == DISSATISFIED or not o.resolved):
-            self.mech.one_plan.note_bad_hard_case(o)
+            self.mech.one_plan.note_bad_hard_case(o, now)
         self.close(o, now)
-        reopen_p = self.scn.callback.reopen_probability_if_dissatisfied
-        if result == DISSATISFIED and self.u(o, "reopen") < reopen_p:
-            self.reopen(o, now)
+        if result == DISSATISFIED and self.u(o, "reopen") < self.reopen_p:
+            self.schedule(now, self.reopen, o)
         elif result not in (SATISFIED, BASIC, DISSATISFIED):  # pragma: no cover - guard
             raise ValueError(f"unknown callback outcome {result}")
 
@@ -366,12 +484,13 @@ class Lifecycle:
         self.record(o.id, Act.CLOSE, now, o.unit)
         o.phase = CLOSED
 
-    def reopen(self, o: Order, now: float) -> None:
+    def reopen(self, o: Order) -> None:
+        now = self.m.env.now
         if o.unit < 0:  # the centre's own answer failed: the responsible unit takes over
             o.unit = o.responsible
         o.reopens += 1
         o.round += 1
-        self.set_reply_dues(o, now)
+        clock = self.set_reply_dues(o, now)
         self.record(o.id, Act.REOPEN, now, o.unit, o.due_std)
-        self.request(o)
+        self.request(o, now, clock)
 

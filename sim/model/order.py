@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 # Phases of an order (for supervision and reminders).
 # LEAD: in a handler's hands (effort until effort_end), then the lead time until lead_end
 QUEUED, LEAD, REVIEW, CALLBACK, CLOSED, ROUTING = range(6)
@@ -25,11 +27,15 @@ class Order:
         "extensions_left",
         "due_std",
         "due_unit",
+        "due_unit_clock",
         "warned",
         "reminded",
         "criticised",
         "version",
         "watch",
+        "supervised_from",
+        "followed",
+        "reply_at",
         "phase",
         "lead_end",
         "effort_end",
@@ -55,11 +61,15 @@ class Order:
         self.extensions_left = 0
         self.due_std = 0.0
         self.due_unit = 0.0
+        self.due_unit_clock = 0.0  # due_unit on the working clock (office hours since start)
         self.warned = False
         self.reminded = False
         self.criticised = False
         self.version = 0  # bumps when a scheduled wake-up is superseded
         self.watch = 0  # bumps when supervision's entries for this order go stale
+        self.supervised_from = math.inf  # earliest time supervision may act on this round
+        self.followed = -1  # the watch token under which supervision put it on its list
+        self.reply_at = math.inf  # when this round's reply comes (supervision stops then)
         self.phase = ROUTING
         self.lead_end = 0.0
         self.effort_end = 0.0

@@ -32,7 +32,7 @@ class Unit:
         "speed",
         "limit_factor",
         "lent",
-        "month",
+        "months",
     )
 
     def __init__(self, index: int, name: str, kind: str, handlers: int, limit_factor: float):
@@ -47,14 +47,14 @@ class Unit:
         self.speed = 1.0  # 一套指标: >1 after a low monthly ranking
         self.limit_factor = limit_factor  # own limit / standard limit when 一个标准 is off
         self.lent = 0
-        self.month = MonthCounters()
+        self.months: list[MonthCounters] = []  # per calendar month of the run (engine.month_of)
 
     def waiting(self) -> int:
         return sum(1 for e in self.queue if e[4].queue_token == e[3])
 
 
 class MonthCounters:
-    """What the monthly assessment sees of a unit (reset by the engine each month)."""
+    """What the monthly assessment sees of a unit in one month (events counted by their time)."""
 
     __slots__ = ("replies", "late", "dissatisfied", "callbacks", "criticised")
 
