@@ -200,14 +200,16 @@ def _rate(num: float, den: float) -> float:
     return float(num) / float(den) if den else math.nan
 
 
-def _order_rates(orders: pd.DataFrame, basic_weight: float) -> dict[str, float]:
-    """Rates over a set of orders (the year, a month's cohort, a unit's orders).
+def _order_rates(orders: pd.DataFrame, basic_weight: float, rows: np.ndarray | None = None) -> dict[str, float]:
+    """Rates over a set of orders: the whole table (the year) or its ``rows`` (positions:
+    a month's cohort, a unit's orders).
 
     Boolean masks over single columns, not filtered copies of the table: a city year's
     orders table is a few hundred MB."""
 
     def col(name: str) -> np.ndarray:
-        return orders[name].to_numpy()
+        values = orders[name].to_numpy()
+        return values if rows is None else values[rows]
 
     status = col("status")
     rec = status != "unsigned"
@@ -223,9 +225,9 @@ def _order_rates(orders: pd.DataFrame, basic_weight: float) -> dict[str, float]:
         return _rate(int((col(name)[rec] > 0).sum()), n_rec)
 
     return {
-        "dispatched": len(orders),
+        "dispatched": len(status),
         "received": n_rec,
-        "unsigned": len(orders) - n_rec,
+        "unsigned": len(status) - n_rec,
         "closed": n_closed,
         "open": n_rec - n_closed,
         "closure_rate": _rate(n_closed, n_rec),
@@ -289,16 +291,20 @@ def _workload(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Da
     reported apart as on-call hours, so utilisation cannot exceed 1."""
     scn, cal = ctx.scenario, ctx.cal
     n_units = len(scn.units)
-    starts = events[events["activity"] == Act.START]
-    t = starts["time"].to_numpy()
-    effort = starts["value"].to_numpy()
+    starts = np.nonzero(events["activity"].to_numpy() == Act.START)[0]  # rows, not a copy
+
+    def start_col(name: str) -> np.ndarray:
+        return events[name].to_numpy()[starts]
+
+    t = start_col("time")
+    effort = start_col("value")
     urgent_ids = orders.index.to_numpy()[orders["urgent"].to_numpy().astype(bool)]
-    urgent = np.isin(starts["order"].to_numpy(), urgent_ids)
+    urgent = np.isin(start_col("order"), urgent_ids)
     end = np.where(urgent, t + effort, vectorised_add_working_hours(cal, t, effort))
     end = np.minimum(end, ctx.horizon)
     office = vectorised_working_clock(cal, end) - vectorised_working_clock(cal, t)
     on_call = np.where(urgent, (end - t) - office, 0.0)
-    unit = starts["unit"].to_numpy().astype(int)
+    unit = start_col("unit").astype(int)
     hours = np.bincount(unit, weights=office, minlength=n_units)
     on_call_hours = np.bincount(unit, weights=on_call, minlength=n_units)
     horizon_wh = cal.working_clock(ctx.horizon)
@@ -357,7 +363,8 @@ def year_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Se
 def month_kpis(orders: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     """Indicators per arrival month (cohorts): December is not penalised for late arrivals."""
     w = ctx.scenario.indicators.basic_weight
-    rows = {m: _order_rates(g, w) for m, g in orders.groupby("arrival_month", sort=True)}
+    cohorts = orders.groupby("arrival_month", sort=True).indices  # month -> row positions
+    rows = {m: _order_rates(orders, w, idx) for m, idx in sorted(cohorts.items())}
     df = pd.DataFrame.from_dict(rows, orient="index")
     df.index.name = "arrival_month"
     return df
@@ -368,11 +375,11 @@ def unit_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Da
     scn = ctx.scenario
     w = scn.indicators.basic_weight
     # unsigned orders have final_unit -2 and centre-answered ones -1: no unit row counts them
-    groups = dict(list(orders.groupby("final_unit", sort=True)))
-    empty = orders.iloc[:0]
+    groups = orders.groupby("final_unit", sort=True).indices  # unit -> row positions
+    none = np.zeros(0, dtype=np.int64)
     rows = []
     for i, unit in enumerate(scn.units):
-        r = _order_rates(groups.get(i, empty), w)
+        r = _order_rates(orders, w, groups.get(i, none))
         rows.append({"unit": unit.name, "kind": unit.kind, "handlers": unit.handlers, **r})
     df = pd.DataFrame(rows)
     wl = _workload(events, orders, ctx)

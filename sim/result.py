@@ -24,6 +24,7 @@ import pandas as pd
 from sim import kpi
 from sim.activities import ACTIVITY_CHINESE, ACTIVITY_NAMES, CALLBACK_OUTCOMES, Act
 from sim.log import EventLog
+from sim.memory import release_freed_memory
 from sim.scenario import CATEGORIES, Scenario, from_dict
 
 MANIFEST = "manifest.json"
@@ -82,6 +83,7 @@ class Result:
                 for name in pf.schema_arrow.names
             }
             self._events = pd.DataFrame(columns, copy=False)
+            release_freed_memory()
         return self._events
 
     # -- derived tables (each computed once) --------------------------------------------------------
@@ -92,7 +94,9 @@ class Result:
     @cached_property
     def orders(self) -> pd.DataFrame:
         """One row per dispatched order with milestones and final state at the horizon."""
-        return kpi.orders_table(self.events, self.cases, self.context)
+        table = kpi.orders_table(self.events, self.cases, self.context)
+        release_freed_memory()  # the many index arrays it took
+        return table
 
     @cached_property
     def _year(self) -> pd.Series:

@@ -26,6 +26,7 @@ from sim.activities import CENTRE
 from sim.calendar import OfficeHours, WorkCalendar
 from sim.demand import Orders, as_array, generate, responsible_units
 from sim.log import EventLog, ParquetSink
+from sim.memory import release_freed_memory
 from sim.mechanisms import REGISTRY
 from sim.model.intake import compute_intake
 from sim.model.lifecycle import FATE_BITS, Lifecycle
@@ -293,4 +294,5 @@ def run_model(scn: Scenario, seed: int, stream_to: str | Path | None = None) -> 
     # fate draws and queues now, before the caller builds its tables, not at some later GC
     del model
     gc.collect()
+    release_freed_memory()
     return log
