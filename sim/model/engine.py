@@ -26,8 +26,8 @@ from sim.activities import CENTRE
 from sim.calendar import OfficeHours, WorkCalendar
 from sim.demand import Orders, as_array, generate, responsible_units
 from sim.log import EventLog, ParquetSink
-from sim.memory import release_freed_memory
 from sim.mechanisms import REGISTRY
+from sim.memory import release_freed_memory
 from sim.model.intake import compute_intake
 from sim.model.lifecycle import FATE_BITS, Lifecycle
 from sim.model.order import REVIEW, Order
