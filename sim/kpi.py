@@ -91,7 +91,10 @@ class _PerOrder:
         order = events["order"].to_numpy()
         self.rows = np.nonzero(order >= 0)[0].astype(np.int32 if len(order) < 2**31 else np.int64)
         self.ids = np.asarray(case_ids)
-        self.pos = np.searchsorted(self.ids, order[self.rows]).astype(np.int32)  # row -> case
+        if len(self.ids) and self.ids[0] == 0 and self.ids[-1] == len(self.ids) - 1:
+            self.pos = order[self.rows].astype(np.int32)  # ids 0..n-1 (sorted, unique): row -> case
+        else:
+            self.pos = np.searchsorted(self.ids, order[self.rows]).astype(np.int32)
         self.events = events
         self.n = len(self.ids)
 

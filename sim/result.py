@@ -185,6 +185,7 @@ class Result:
                 self.events.to_parquet(tmp / "events.parquet", index=False)
             self.cases.to_parquet(tmp / "cases.parquet", index=False)
             self.orders.to_parquet(tmp / "orders.parquet")
+            release_freed_memory()  # Arrow's copies of the tables, before the indicators
             for name, table in (
                 ("kpi_year", self.kpis()),
                 ("kpi_month", self.monthly()),

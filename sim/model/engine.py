@@ -150,11 +150,15 @@ class Model:
         first event (sign-for, or the centre's answer) in time order."""
         intake = compute_intake(self, FATE_BITS)
         o = self.orders
+        for name in self.lifecycle.consumed_u:  # free what no order reads one by one
+            o.uniforms.pop(name, None)
+        for name in self.lifecycle.consumed_z:
+            o.normals.pop(name, None)
         # typed arrays: scalar indexing is as fast as a list's, at 1/4 of the memory
         times, dues = as_array("d", o.time), as_array("d", intake.due_std)
-        cats, topics, resp = as_array("b", o.category), as_array("q", o.topic), as_array("q", self.responsible)
+        cats, topics, resp = as_array("b", o.category), as_array("i", o.topic), as_array("i", self.responsible)
         urgent, hard = as_array("b", o.urgent), as_array("b", o.hard)
-        units, used = as_array("q", intake.first_unit), as_array("q", intake.used_bits)
+        units, used = as_array("i", intake.first_unit), as_array("q", intake.used_bits)
         sequence = as_array("q", intake.sequence)
         first_in_sequence = as_array("d", np.asarray(intake.first_time)[np.asarray(intake.sequence)])
         n = len(sequence)

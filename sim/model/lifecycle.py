@@ -51,6 +51,7 @@ FATE_BITS = {
 
 EFFORT_BIT, LEAD_BIT = FATE_BITS["effort"], FATE_BITS["lead"]
 CALLBACK_BITS = FATE_BITS["window"] | FATE_BITS["reach"]  # drawn together, at the callback
+NO_FATE = (0, None)  # a draw consumed in bulk: the stream draws
 
 
 class Lifecycle:
@@ -85,10 +86,10 @@ class Lifecycle:
         self.reopen_p = scn.callback.reopen_probability_if_dissatisfied
         # the time-limit factor each unit works to (一个标准: 1 for all)
         self.limit_factor = [model.mechanisms.one_standard.unit_limit_factor(u) for u in model.units]
-        # fate draws by name: (bit, per-order values)
-        self._fate_u = {name: (FATE_BITS[name], values) for name, values in self.fate_u.items()}
-        self._fate_z = {name: (FATE_BITS[name], values) for name, values in self.fate_z.items()}
+        # fate draws by name: (bit, per-order values), those still read one by one
         self._first_round_draws(model)
+        self._fate_u = {n: (FATE_BITS[n], v) for n, v in self.fate_u.items() if n not in self.consumed_u}
+        self._fate_z = {n: (FATE_BITS[n], v) for n, v in self.fate_z.items() if n not in self.consumed_z}
 
     def _first_round_draws(self, model: Model) -> None:
         """What an order's own fate draws give at its first handling and first callback,
@@ -108,6 +109,9 @@ class Lifecycle:
         self.window_hours = cb.window_hours
         self.first_window = as_array("d", np.asarray(u["window"]) * cb.window_hours)
         self.first_attempts = as_array("b", self._attempts_needed(np.asarray(u["reach"])))
+        # draws used up here or by the intake (vectorised): never read one by one
+        self.consumed_u = {"window", "reach", "route", "direct", "direct_time"}
+        self.consumed_z = {"lead"} | (set() if self.first_effort is None else {"effort"})
 
     def _attempts_needed(self, u: np.ndarray) -> np.ndarray:
         """Attempts until the citizen is reached (0: not within ``attempts``): the smallest k
@@ -123,15 +127,17 @@ class Lifecycle:
 
     # -- random draws: an order's own fate first, its stream after ---------------------------
     def u(self, o: Order, name: str) -> float:
-        bit, values = self._fate_u[name]
-        if not o.used & bit:
+        """The order's own uniform ``name`` the first time, the shared stream's after (and
+        always for a draw consumed in bulk: intake, first round)."""
+        bit, values = self._fate_u.get(name, NO_FATE)
+        if values is not None and not o.used & bit:
             o.used |= bit
             return values[o.id]
         return self.streams[name].uniform()
 
     def z(self, o: Order, name: str) -> float:
-        bit, values = self._fate_z[name]
-        if not o.used & bit:
+        bit, values = self._fate_z.get(name, NO_FATE)
+        if values is not None and not o.used & bit:
             o.used |= bit
             return values[o.id]
         return self.streams[name].normal()
