@@ -7,6 +7,7 @@ figures are medians over ``--repeats`` runs after one warm-up.  These machines a
 runs that are compared are interleaved: model and bare-queue runs alternate (the ratio is the
 median of the pairs' ratios), and the scaling rows are measured round-robin.  Prints:
 
+* the startup: ``import sim`` and loading the scenario;
 * the full baseline year (all lifecycle events, calendar, the six mechanisms, event log):
   wall time, orders/s, peak RSS; the bare SimPy M/M/c queue of the same volume; and the ratio,
   on a line starting ``ratio``;
@@ -15,7 +16,8 @@ median of the pairs' ratios), and the scaling rows are measured round-robin.  Pr
 * the Changsha city year (``scenarios/changsha_2021.toml``): the model's run time, and the
   peak RSS of the whole ``hotline run`` command, with and without ``--stream``.
 
-``--quick`` measures the baseline and the bare queue only.
+``--quick`` measures the startup, the baseline and the bare queue only (under a minute);
+the whole benchmark takes about 15 minutes.
 """
 
 from __future__ import annotations
@@ -119,12 +121,25 @@ def whole_run(scenario: str, stream: bool) -> dict:
     return {"wall": wall}
 
 
+def startup(scenario: str) -> dict:
+    """``import sim`` and loading a scenario, in a fresh process."""
+    import time
+
+    t = time.perf_counter()
+    import sim
+
+    sim.load_scenario(scenario)
+    return {"wall": time.perf_counter() - t}
+
+
 def _child(kind: str, arg: str, scale: float) -> dict:
     import contextlib
     import io
     import resource
 
-    if kind == "bare":
+    if kind == "startup":
+        out = startup(arg)
+    elif kind == "bare":
         out = bare_queue(int(arg))
     elif kind == "model":
         out = model_year(arg, scale, seed=1)
@@ -188,12 +203,16 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=5, help="runs per figure (median)")
     p.add_argument("--scenario", default=str(BASELINE))
-    p.add_argument("--quick", action="store_true", help="baseline and bare queue only")
+    p.add_argument("--quick", action="store_true", help="startup, baseline and bare queue only")
     p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.child:
         print(json.dumps(_child(a.child[0], a.child[1], float(a.child[2]))))
         return
+    measure("startup", a.scenario)  # warm-up (file cache)
+    start = summary([measure("startup", a.scenario) for _ in range(a.repeats)])
+    print(f"startup         {start['wall']:.3f} s median of {a.repeats} {start['walls']}  "
+          "import sim + load the scenario (target <= 0.5 s)", flush=True)
     model, bare, ratios = paired(a.scenario, a.repeats)
     print(f"baseline year   {model['wall']:.3f} s median of {a.repeats} {model['walls']}  "
           f"{model['orders']:,.0f} orders, {model['events']:,.0f} events, "

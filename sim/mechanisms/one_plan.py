@@ -8,10 +8,13 @@ resolved jointly (far more often, and faster).  Without the mechanism no plan is
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from sim.activities import Act
 from sim.mechanisms.base import Mechanism
-from sim.model.order import Order
+
+if TYPE_CHECKING:  # (the model imports the mechanisms)
+    from sim.model.order import Order
 
 
 class OnePlan(Mechanism):

@@ -7,8 +7,12 @@ looser limit (the standard's times a unit factor) and, working to that limit, ta
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sim.mechanisms.base import Mechanism
-from sim.model.units import Unit
+
+if TYPE_CHECKING:  # (the model imports the mechanisms)
+    from sim.model.units import Unit
 
 
 class OneStandard(Mechanism):

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from itertools import count
+from typing import TYPE_CHECKING
 
 from sim.activities import Act
 from sim.mechanisms.base import Mechanism
-from sim.model.order import Order
+
+if TYPE_CHECKING:  # (the model imports the mechanisms)
+    from sim.model.order import Order
 
 
 class Agenda:
