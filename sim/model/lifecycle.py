@@ -18,6 +18,7 @@ shared streams differs.  This halves the events a year takes.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -75,6 +76,7 @@ class Lifecycle:
         self.category_names = model.categories
         self.mech = model.mechanisms
         self.team = model.mechanisms.one_team
+        self.month_starts = model.month_starts
         h = scn.handling
         self.exponential_effort = h.effort_distribution == "exponential"
         # hot-path constants as plain floats (read once per order)
@@ -404,11 +406,13 @@ class Lifecycle:
         unit = self.units[o.unit]
         o.reply_at = now  # supervision stops chasing this round from then on
         self.record(o.id, Act.REPLY, now, o.unit, o.due_std)
-        o.late_days = max(0.0, self.late_working_days(o, now))
-        month = unit.months[self.m.month_of(now)]
+        month = unit.months[bisect_right(self.month_starts, now)]  # (Model.month_of)
         month.replies += 1
         if now > o.due_std:
             month.late += 1
+            o.late_days = max(0.0, self.late_working_days(o, now))
+        else:
+            o.late_days = 0.0
         if o.hard:
             o.resolved = self.u(o, "resolve") < self.mech.one_plan.resolve_probability(o)
         o.phase = REVIEW
@@ -474,7 +478,7 @@ class Lifecycle:
         result = self.satisfaction.outcome(o, self.u(o, "satisfy"))
         self.record(o.id, Act.CALLBACK, now, o.unit, outcome=result)
         if o.unit >= 0:
-            m = self.units[o.unit].months[self.m.month_of(now)]
+            m = self.units[o.unit].months[bisect_right(self.month_starts, now)]
             m.callbacks += 1
             if result == DISSATISFIED:
                 m.dissatisfied += 1
