@@ -112,8 +112,12 @@ class EventLog:
             "value": np.full(n, np.nan),
             "outcome": np.full(n, -1),
         }
+        self._append_columns(values)
+
+    def _append_columns(self, columns: dict) -> None:
+        """Append whole columns (arrays or sequences of equal length) to the buffers."""
         for name, dtype in EVENT_DTYPES.items():
-            self.buffers[name].frombytes(np.ascontiguousarray(values[name], dtype=dtype).tobytes())
+            self.buffers[name].frombytes(np.ascontiguousarray(columns[name], dtype=dtype).tobytes())
 
     def __len__(self) -> int:
         return len(self.order) + (self.sink.rows if self.sink else 0)
@@ -133,9 +137,7 @@ class EventLog:
         if cut:
             self.sink.write({name: values[:cut] for name, values in columns.items()})
         self._new_buffers()
-        held = {name: values[cut:] for name, values in columns.items()}
-        for name, values in held.items():
-            self.buffers[name].frombytes(values.tobytes())
+        self._append_columns({name: values[cut:] for name, values in columns.items()})
         self._held = len(columns["time"]) - cut
 
     def release(self) -> None:

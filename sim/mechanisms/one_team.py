@@ -116,9 +116,7 @@ class OneTeam(Mechanism):
 
     def _act(self, agenda: Agenda, now: float, budget: int, action) -> int:
         entries = agenda.due(now)
-        for k, (_, _, token, order) in enumerate(entries):
-            if token != order.watch or order.reply_at <= now:
-                continue  # replied or deadline moved since
+        for k, (_, _, _, order) in enumerate(entries):  # (live: Agenda.due dropped the stale)
             if not action(order, now, budget):
                 agenda.late[:0] = entries[k:]  # no capacity left today: first in line tomorrow
                 break

@@ -133,7 +133,7 @@ class Model:
             Unit(i, u.name, u.kind, u.handlers, float(factors[i])) for i, u in enumerate(scn.units)
         ]
         self.month_starts, self.quarter_starts = self._period_starts()
-        self.next_quarter_start = self.quarter_starts[0] if self.quarter_starts else math.inf
+        self.next_quarter_start = self._next_quarter_start(0.0)
         for unit in self.units:
             unit.months = [MonthCounters() for _ in range(len(self.month_starts) + 1)]
         self.orders: Orders = generate(scn, self.streams)
@@ -212,6 +212,11 @@ class Model:
         """Index of the quarter (0 = the start's, partial) that time ``t`` falls in."""
         return bisect_right(self.quarter_starts, t)
 
+    def _next_quarter_start(self, t: float) -> float:
+        """When the quarter after the one ``t`` falls in begins (inf: not within the run)."""
+        q = self.quarter_of(t)
+        return self.quarter_starts[q] if q < len(self.quarter_starts) else math.inf
+
     def _ticks(self) -> None:
         quarters = set(self.quarter_starts)
         for t in self.month_starts:
@@ -225,8 +230,7 @@ class Model:
         if quarter:
             for mech in self.mechanisms:
                 mech.on_quarter(now)
-            later = [t for t in self.quarter_starts if t > now]
-            self.next_quarter_start = later[0] if later else math.inf
+            self.next_quarter_start = self._next_quarter_start(now)
 
     def run(self) -> EventLog:
         started = wallclock.perf_counter()

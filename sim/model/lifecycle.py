@@ -65,15 +65,11 @@ class Lifecycle:
         self.record = model.log.record
         self.units = model.units
         self.schedule = model.schedule
-        self.fate_u = model.orders.uniforms
-        self.fate_z = model.orders.normals
         self.streams = model.streams
         scn = model.scn
         self.hpd = model.cal.hours_per_day
         limits = scn.time_limits
         self.reply_limit_wd = [limits.reply_working_days.get(c) for c in model.categories]
-        self.lead_median_wd = [scn.handling.lead_median_working_days.get(c) for c in model.categories]
-        self.category_names = model.categories
         self.mech = model.mechanisms
         self.team = model.mechanisms.one_team
         self.month_starts = model.month_starts
@@ -82,7 +78,8 @@ class Lifecycle:
         # hot-path constants as plain floats (read once per order)
         self.effort_median, self.effort_sigma, self.handling_scale = h.effort_median_hours, h.effort_sigma, h.scale
         self.reopen_lead_factor, self.lead_sigma = h.reopen_lead_factor, h.lead_sigma
-        self.lead_median_hours = [d * self.hpd for d in self.lead_median_wd]
+        lead_median_wd = [h.lead_median_working_days.get(c) for c in model.categories]
+        self.lead_median_hours = [d * self.hpd for d in lead_median_wd]
         self.review_delay, self.sendback_p = scn.review.delay_hours, scn.review.sendback_probability
         self.satisfaction = SatisfactionModel(scn.callback.satisfaction, model.categories)
         self.reopen_p = scn.callback.reopen_probability_if_dissatisfied
@@ -90,8 +87,9 @@ class Lifecycle:
         self.limit_factor = [model.mechanisms.one_standard.unit_limit_factor(u) for u in model.units]
         # fate draws by name: (bit, per-order values), those still read one by one
         self._first_round_draws(model)
-        self._fate_u = {n: (FATE_BITS[n], v) for n, v in self.fate_u.items() if n not in self.consumed_u}
-        self._fate_z = {n: (FATE_BITS[n], v) for n, v in self.fate_z.items() if n not in self.consumed_z}
+        u, z = model.orders.uniforms, model.orders.normals
+        self._fate_u = {n: (FATE_BITS[n], v) for n, v in u.items() if n not in self.consumed_u}
+        self._fate_z = {n: (FATE_BITS[n], v) for n, v in z.items() if n not in self.consumed_z}
 
     def _first_round_draws(self, model: Model) -> None:
         """What an order's own fate draws give at its first handling and first callback,
