@@ -27,6 +27,16 @@ def k(res) -> pd.Series:
     return res.kpis().iloc[0]
 
 
+def assert_conserved_legal_and_ordered(res, row: pd.Series) -> None:
+    """Counts add up, every order's path is legal, and the log is in time order."""
+    assert row["dispatched"] == row["received"] + row["unsigned"]
+    assert row["received"] == row["closed"] + row["open"]
+    ev = order_events(res)
+    bad = {o: e for o, a in ev.groupby("order")["activity"] if (e := check_path(a.tolist()))}
+    assert not bad, f"{len(bad)} illegal paths, e.g. {list(bad.items())[:5]}"
+    assert np.all(np.diff(res.events["time"].to_numpy()) >= 0)
+
+
 @pytest.fixture(scope="module")
 def variants(small_scenario, small_result):
     """The baseline run and one run per mechanism switched off (same seed)."""
@@ -280,12 +290,7 @@ def test_initial_backlog_adds_orders_at_time_zero(small_scenario, small_result):
 def test_stressed_variants_keep_paths_legal(small_scenario, overrides):
     res = sim.simulate(small_scenario, seed=5, overrides=overrides)
     row = k(res)
-    assert row["dispatched"] == row["received"] + row["unsigned"]
-    assert row["received"] == row["closed"] + row["open"]
-    ev = order_events(res)
-    bad = {o: e for o, a in ev.groupby("order")["activity"] if (e := check_path(a.tolist()))}
-    assert not bad, f"{len(bad)} illegal paths, e.g. {list(bad.items())[:5]}"
-    assert np.all(np.diff(res.events["time"].to_numpy()) >= 0)
+    assert_conserved_legal_and_ordered(res, row)
 
 
 def test_overloaded_units_get_help_from_the_monthly_meeting(small_scenario):
@@ -304,12 +309,7 @@ def test_full_baseline_year(baseline_path):
     """The full-size baseline (~85 k orders): legal paths, conservation, table shapes."""
     res = sim.simulate(sim.load_scenario(baseline_path), seed=1)
     row = k(res)
-    assert row["dispatched"] == row["received"] + row["unsigned"]
-    assert row["received"] == row["closed"] + row["open"]
-    ev = order_events(res)
-    bad = {o: e for o, a in ev.groupby("order")["activity"] if (e := check_path(a.tolist()))}
-    assert not bad, f"{len(bad)} illegal paths, e.g. {list(bad.items())[:5]}"
-    assert np.all(np.diff(res.events["time"].to_numpy()) >= 0)
+    assert_conserved_legal_and_ordered(res, row)
     assert len(res.monthly()) == 12
     assert len(res.by_unit()) == 50
     assert (res.events["activity"] == Act.CAPACITY).any() or row["utilisation"] < 0.5

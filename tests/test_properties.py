@@ -235,10 +235,10 @@ URGENT_NIGHT_WORK = shrunk(
 
 
 # -- running ------------------------------------------------------------------------------------
-def run(data: dict, seed: int) -> tuple[Result, None]:
+def run(data: dict, seed: int) -> Result:
     """Simulate."""
     scn = from_dict(data)
-    return Result.from_log(scn, seed, run_model(scn, seed)), None
+    return Result.from_log(scn, seed, run_model(scn, seed))
 
 
 def per_order(columns: dict[str, np.ndarray]) -> dict[int, list[tuple[int, float, int]]]:
@@ -381,7 +381,7 @@ def check_capacity(res: Result) -> None:
 @example(data=SUBNORMAL_REACH, seed=0)
 def test_paths_are_legal_and_times_ordered(data: dict, seed: int) -> None:
     """Properties 1 and 2."""
-    res, _ = run(data, seed)
+    res = run(data, seed)
     check_paths_and_times(res)
 
 
@@ -411,7 +411,7 @@ def test_streamed_log_is_the_log(data: dict, seed: int, tmp_path_factory) -> Non
 @example(data=URGENT_NIGHT_WORK, seed=0)
 def test_counts_conserved_and_rates_bounded(data: dict, seed: int) -> None:
     """Properties 3 and 4."""
-    res, _ = run(data, seed)
+    res = run(data, seed)
     per_unit = res.by_unit()["utilisation"].to_numpy(dtype=float)
     if np.isfinite(per_unit).any():
         target(
@@ -424,7 +424,7 @@ def test_counts_conserved_and_rates_bounded(data: dict, seed: int) -> None:
 @given(data=scenarios(), seed=seeds)
 def test_one_holder_at_a_time(data: dict, seed: int) -> None:
     """Property 5a, any calendar."""
-    res, _ = run(data, seed)
+    res = run(data, seed)
     check_single_holder(res)
 
 
@@ -433,7 +433,7 @@ def test_one_holder_at_a_time(data: dict, seed: int) -> None:
 def test_busy_handlers_within_capacity_24x7(data: dict, seed: int) -> None:
     """Property 5b, on 24x7 calendars where handler time is clock time."""
     assert is_24x7(data)
-    res, _ = run(data, seed)
+    res = run(data, seed)
     check_single_holder(res)
     check_capacity(res)
 
