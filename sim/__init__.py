@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
 
+# the policies register their parameter tables ([mechanisms.*]) in the scenario schema
+from sim import mechanisms as _policies  # noqa: E402,F401  isort: skip
+
 if TYPE_CHECKING:
     from sim.result import Result
 

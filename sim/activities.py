@@ -24,6 +24,7 @@ class Act(IntEnum):
     WARN = 11  # 预警: supervision warns of a near deadline
     REMIND = 12  # 催办: supervision chases an overdue order
     CRITICISE = 13  # 通报: long overdue, publicly criticised
+    WORK = 14  # 附加办理: handler time a policy books on an order (value = handler-hours)
     # system events (order = -1): what the mechanisms did
     CAPACITY = 20  # 月调度: temporary handlers moved to a unit (value = change)
     ASSESS = 21  # 考核: monthly assessment adjusts a unit's effort (value = speed factor)
@@ -45,6 +46,7 @@ ACTIVITY_NAMES = {
     Act.WARN: "warn",
     Act.REMIND: "remind",
     Act.CRITICISE: "criticise",
+    Act.WORK: "work",
     Act.CAPACITY: "capacity",
     Act.ASSESS: "assess",
     Act.PLAN: "plan",
@@ -65,6 +67,7 @@ ACTIVITY_CHINESE = {
     Act.WARN: "预警",
     Act.REMIND: "催办",
     Act.CRITICISE: "通报",
+    Act.WORK: "附加办理",
     Act.CAPACITY: "月调度",
     Act.ASSESS: "考核",
     Act.PLAN: "克难方案",
@@ -94,6 +97,8 @@ NEXT = {
 # Side activities do not move the order; they may happen while it awaits its reply.
 SIDE = {Act.EXTEND, Act.WARN, Act.REMIND, Act.CRITICISE}
 SIDE_ALLOWED_AFTER = {Act.SIGN, Act.START, Act.SENDBACK, Act.REOPEN}
+# Policy work (e.g. 先行联系, a first call to the citizen) may fall at any time after arrival.
+ANYTIME = {Act.WORK}
 
 
 def check_path(acts: list[int]) -> str | None:
@@ -102,6 +107,10 @@ def check_path(acts: list[int]) -> str | None:
     state: Act | None = None
     for i, code in enumerate(acts):
         act = Act(code)
+        if act in ANYTIME:
+            if state is None:
+                return f"event {i}: {ACTIVITY_NAMES[act]} before arrival"
+            continue
         if act in SIDE:
             if state not in SIDE_ALLOWED_AFTER:
                 return f"event {i}: {ACTIVITY_NAMES[act]} after {state and ACTIVITY_NAMES[state]}"

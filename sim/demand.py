@@ -10,14 +10,17 @@ common random numbers across scenarios.
 
 from __future__ import annotations
 
-import datetime as dt
 from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.memory import as_array
+from sim.rates import expected_volume, hourly_rates
 from sim.rng import Streams
 from sim.scenario import CATEGORIES, STREET, Scenario
+
+__all__ = ["Orders", "expected_volume", "generate", "hourly_rates", "responsible_units"]
 
 # Per-order uniforms (U_*) and standard normals (Z_*), each its own stream.
 FATE_UNIFORMS = (
@@ -39,53 +42,10 @@ FATE_UNIFORMS = (
 FATE_NORMALS = ("effort", "lead")
 
 
-def _hour_profile(scn: Scenario) -> tuple[np.ndarray, np.ndarray]:
-    """Un-surged relative rate and surge factor of every hour of the horizon."""
-    d = scn.demand
-    days = scn.run.horizon_days
-    dates = [scn.run.start + dt.timedelta(days=i) for i in range(days)]
-    day_w = np.array(
-        [d.month_weights[x.month - 1] * d.weekday_weights[x.weekday()] for x in dates], dtype=float
-    )
-    surge = np.ones(days)
-    for s in d.surges:
-        for i, x in enumerate(dates):
-            if s.start <= x <= s.end:
-                surge[i] *= s.factor
-    hour_w = np.asarray(d.hour_weights, dtype=float)
-    profile = np.outer(day_w, hour_w).ravel()
-    return profile, np.repeat(surge, 24)
-
-
-def hourly_rates(scn: Scenario) -> np.ndarray:
-    """Expected arrivals in each hour of the horizon (orders per hour)."""
-    profile, surge = _hour_profile(scn)
-    total = profile.sum()
-    if total <= 0:
-        return np.zeros_like(profile)
-    expected_unsurged = scn.demand.annual_orders * scn.run.horizon_days / 365.0
-    return expected_unsurged * profile / total * surge
-
-
-def expected_volume(scn: Scenario) -> float:
-    return float(hourly_rates(scn).sum()) + scn.initial_backlog.orders
-
-
 def _pick(u: np.ndarray, shares: list[float]) -> np.ndarray:
     cum = np.cumsum(shares)
     cum[-1] = 1.0 + 1e-12
     return np.searchsorted(cum, u, side="right").astype(np.int32)
-
-
-ARRAY_DTYPES = {"d": np.float64, "b": np.int8, "h": np.int16, "i": np.int32, "q": np.int64}
-
-
-def as_array(code: str, values: np.ndarray) -> array:
-    """A numpy array as a typed ``array.array``: scalar indexing as fast as a list's (it
-    returns Python numbers), at the memory of the numpy array."""
-    out = array(code)
-    out.frombytes(np.ascontiguousarray(values, dtype=ARRAY_DTYPES[code]).tobytes())
-    return out
 
 
 @dataclass

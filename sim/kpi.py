@@ -15,9 +15,9 @@ import pandas as pd
 
 from sim.activities import BASIC, DISSATISFIED, SATISFIED, Act
 from sim.calendar import WorkCalendar, vectorised_add_working_hours, vectorised_working_clock
-from sim.scenario import CATEGORIES, Scenario
+from sim.scenario import CATEGORIES, Scenario, build_calendar
 
-MAIN_ACTS = [a for a in Act if a not in (Act.EXTEND, Act.WARN, Act.REMIND, Act.CRITICISE) and a < 20]
+MAIN_ACTS = [a for a in Act if a not in (Act.EXTEND, Act.WARN, Act.REMIND, Act.CRITICISE, Act.WORK) and a < 20]
 
 # English key -> (Chinese label, English label, kind) ; kind drives formatting
 INDICATORS: dict[str, tuple[str, str, str]] = {
@@ -75,8 +75,6 @@ class Context:
     @classmethod
     def of(cls, scn: Scenario, cal: WorkCalendar | None = None) -> Context:
         if cal is None:
-            from sim.model.engine import build_calendar
-
             cal = build_calendar(scn)
         return cls(cal, scn.horizon_hours, scn)
 
@@ -294,7 +292,8 @@ def _workload(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Da
     reported apart as on-call hours, so utilisation cannot exceed 1."""
     scn, cal = ctx.scenario, ctx.cal
     n_units = len(scn.units)
-    starts = np.nonzero(events["activity"].to_numpy() == Act.START)[0]  # rows, not a copy
+    # handler work: each handling round (START) and work a policy booked (WORK); rows, not a copy
+    starts = np.nonzero(np.isin(events["activity"].to_numpy(), (Act.START, Act.WORK)))[0]
 
     def start_col(name: str) -> np.ndarray:
         return events[name].to_numpy()[starts]

@@ -1,4 +1,5 @@
-"""Handing freed memory back to the operating system between the phases of a big run.
+"""Memory: compact typed arrays for the hot path, and handing freed memory back to the
+operating system between the phases of a big run.
 
 A city year allocates and frees several hundred MB in each phase (the simulation's buffers,
 reading the streamed log, building the orders table).  glibc's allocator and Arrow's memory
@@ -11,7 +12,21 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
+from array import array
 from functools import cache
+
+import numpy as np
+
+ARRAY_DTYPES = {"d": np.float64, "b": np.int8, "h": np.int16, "i": np.int32, "q": np.int64}
+
+
+def as_array(code: str, values: np.ndarray) -> array:
+    """A numpy array as a typed ``array.array`` (``code``: a key of ``ARRAY_DTYPES``): scalar
+    indexing as fast as a list's (it returns Python numbers), at the memory of the numpy
+    array.  Raises ``KeyError`` for an unknown code."""
+    out = array(code)
+    out.frombytes(np.ascontiguousarray(values, dtype=ARRAY_DTYPES[code]).tobytes())
+    return out
 
 
 @cache

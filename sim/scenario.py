@@ -11,14 +11,19 @@ import datetime as dt
 import math
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from sim.calendar import WorkCalendar
 
 SCHEMA_VERSION = 1
 CATEGORIES = ("help", "consult", "complaint", "suggestion")
 CATEGORY_CHINESE = {"help": "求助", "consult": "咨询", "complaint": "投诉", "suggestion": "建议"}
-MECHANISMS = ("one_model", "one_list", "one_standard", "one_team", "one_set", "one_plan")
+# The six mechanisms of 六个一 (other policies, such as first contact, are not among them)
+SIX = ("one_model", "one_list", "one_standard", "one_team", "one_set", "one_plan")
+MECHANISMS = SIX
 STREET = "@street"
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
@@ -293,103 +298,55 @@ class TimeLimits(Strict):
     max_extensions: int = Field(1, ge=0, le=5, description="extensions allowed per round")
 
 
-class OneModel(Strict):
+class PolicyParams(Strict):
+    """Base of a policy's parameters: the table ``[mechanisms.<name>]``.
+
+    Each policy (``sim.mechanisms``) declares its own subclass in its own module, with its
+    defaults and the source or ``assumed`` note of each; ``register_policies`` adds it to the
+    schema.  ``enabled = false`` asks the policy for its counterfactual practice."""
+
     enabled: bool = True
-    direct_answer_probability: Probability = Field(
-        0.3, description="share of consultations the centre answers itself instead of dispatching"
-    )
-    answer_hours_median: Positive = Field(2.0, description="clock hours for a centre answer, median")
-    meeting_backlog_per_handler: NonNegative = Field(
-        4.0, description="monthly meeting: units with more queued orders per handler get help"
-    )
-    temporary_handlers: int = Field(1, ge=0, description="handlers lent to each such unit for a month")
-    pool_handlers: int = Field(8, ge=0, description="district pool of handlers the meeting can lend")
 
-
-class OneList(Strict):
-    enabled: bool = True
-    misroute_probability_listed: Probability = Field(
-        0.02, description="probability that a dispatch by the list reaches a wrong unit"
-    )
-    misroute_probability_unlisted: Probability = Field(
-        0.12, description="the same without a responsibility list"
-    )
-
-
-class OneStandard(Strict):
-    enabled: bool = True
-    unit_limit_factor_min: Positive = Field(
-        1.0, description="without the standard: each unit's own limit is the standard's times a "
-        "factor drawn uniformly from [min, max]"
-    )
-    unit_limit_factor_max: Positive = Field(2.0)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> OneStandard:
-        if self.unit_limit_factor_max < self.unit_limit_factor_min:
-            raise ValueError("unit_limit_factor_max must be >= unit_limit_factor_min")
-        return self
-
-
-class OneTeam(Strict):
-    enabled: bool = True
-    inspectors: int = Field(4, ge=0, description="supervision team size (0 = no supervision)")
-    actions_per_inspector_day: NonNegative = Field(
-        25.0, description="warnings + reminders one inspector sends per working day"
-    )
-    warn_before_working_hours: NonNegative = Field(
-        6.5, description="warn of orders due within this many working hours"
-    )
-    remind_speedup: Probability = Field(
-        0.5, description="a reminder cuts an overdue order's remaining lead time to this share"
-    )
-    criticise_after_working_days: NonNegative = Field(
-        5.0, description="publicly criticise (通报) orders overdue this long"
-    )
-    chase_every_working_days: NonNegative = Field(
-        0.0,
-        description="after the criticism, remind an order still overdue again every this many "
-        "working days until it is replied (0 = never)",
-    )
-
-
-class OneSet(Strict):
-    enabled: bool = True
-    bottom_share: Probability = Field(0.2, description="share of units ranked lowest each month")
-    effort_gain: Positive = Field(
-        1.15, description="speed multiplier a low-ranked unit applies for the next month"
-    )
-    max_speed: Positive = Field(1.5, description="cap on a unit's cumulative speed factor")
-    relax: Probability = Field(
-        0.5, description="share of the extra speed other units keep each month"
-    )
-
-
-class OnePlan(Strict):
-    enabled: bool = True
-    hard_cases_per_topic_quarter: int = Field(
-        3, ge=1, description="quarterly analysis: hard cases with a bad outcome that trigger a plan"
-    )
-    resolve_probability_without_plan: Probability = Field(
-        0.5, description="probability a hard case is resolved by its unit alone"
-    )
-    resolve_probability_with_plan: Probability = Field(
-        0.95, description="the same once its topic has a joint resolution plan"
-    )
-    plan_lead_multiplier: Positive = Field(
-        2.0, description="hard-case lead time multiplier under a plan (instead of hard_lead_multiplier)"
-    )
+    def limit_factor_max(self) -> float:
+        """The loosest factor this policy may put on a unit's time limit (the calendar must
+        cover deadlines that long); 1.0 when it never loosens limits."""
+        return 1.0
 
 
 class Mechanisms(Strict):
-    """The 六个一 mechanisms; each can be switched off to measure its effect."""
+    """The policies (六个一 and others); each can be switched off to measure its effect.
 
-    one_model: OneModel = Field(default_factory=OneModel, description="一个模式 general customer service")
-    one_list: OneList = Field(default_factory=OneList, description="一张清单 responsibility list")
-    one_standard: OneStandard = Field(default_factory=OneStandard, description="一个标准 time limits")
-    one_team: OneTeam = Field(default_factory=OneTeam, description="一支队伍 supervision team")
-    one_set: OneSet = Field(default_factory=OneSet, description="一套指标 monthly assessment")
-    one_plan: OnePlan = Field(default_factory=OnePlan, description="一个方案 hard-case plans")
+    Each table's fields are declared by its policy's module in ``sim.mechanisms``."""
+
+
+# name -> (parameter class, description), in the order the lifecycle consults them
+POLICY_PARAMS: dict[str, tuple[type[PolicyParams], str]] = {}
+
+
+def register_policies(entries: list[tuple[str, type[PolicyParams], str]]) -> None:
+    """Add policies' parameter tables to the schema as ``mechanisms.<name>`` (called once, by
+    ``sim.mechanisms``, at import).  Rebuilds the ``Mechanisms`` and ``Scenario`` models so
+    validation, field paths in errors and ``hotline schema`` see every policy.
+
+    Raises ``ValueError`` for a name registered twice."""
+    from pydantic import create_model
+    from pydantic.fields import FieldInfo
+
+    for name, cls, description in entries:
+        if name in POLICY_PARAMS:
+            raise ValueError(f"policy {name!r} is registered twice")
+        POLICY_PARAMS[name] = (cls, description)
+    fields = {
+        name: (cls, Field(default_factory=cls, description=description))
+        for name, (cls, description) in POLICY_PARAMS.items()
+    }
+    model = create_model("Mechanisms", __base__=Mechanisms, __doc__=Mechanisms.__doc__, **fields)
+    # pydantic has no public call to retype a field: replace its FieldInfo and rebuild
+    info = Scenario.model_fields["mechanisms"]
+    Scenario.model_fields["mechanisms"] = FieldInfo.merge_field_infos(
+        info, annotation=model, default_factory=model
+    )
+    Scenario.model_rebuild(force=True)
 
 
 class InitialBacklog(Strict):
@@ -452,12 +409,16 @@ class Scenario(Strict):
     def longest_limit_working_days(self) -> float:
         """Longest reply deadline with all extensions and the loosest unit factor."""
         limits = self.time_limits.reply_working_days.model_dump().values()
-        factor = max(1.0, self.mechanisms.one_standard.unit_limit_factor_max)
+        factor = max([1.0] + [params.limit_factor_max() for params in self.policy_params()])
         return max(limits) * factor * (1 + self.time_limits.max_extensions)
+
+    def policy_params(self) -> list[PolicyParams]:
+        """Every registered policy's parameters, in registration order."""
+        return [getattr(self.mechanisms, name) for name in POLICY_PARAMS]
 
     def expected_orders(self) -> float:
         """Expected dispatched volume over the horizon, surges included (for the volume limit)."""
-        from sim.demand import expected_volume
+        from sim.rates import expected_volume  # (numpy: loaded only when a scenario is checked)
 
         return expected_volume(self)
 
@@ -606,6 +567,16 @@ def calendar_margin_days(scn: Scenario) -> int:
     the callback attempts."""
     working_days = scn.longest_limit_working_days() + scn.callback.attempts + 2
     return int(math.ceil(working_days * 7 / 5)) + 10
+
+
+def build_calendar(scn: Scenario) -> WorkCalendar:
+    """The run's working calendar: from the start, over the horizon plus the margin the
+    longest deadline needs (``calendar_margin_days``)."""
+    from sim.calendar import OfficeHours, WorkCalendar
+
+    days = scn.run.horizon_days + calendar_margin_days(scn)
+    office = OfficeHours(tuple((float(a), float(b)) for a, b in scn.calendar.office_hours))
+    return WorkCalendar(scn.run.start, days, office, scn.calendar.holidays)
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
 # two-sided 97.5 % quantiles of Student's t for small samples (df 1..30), then normal
 _T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
@@ -31,14 +30,3 @@ def mean_ci(values: np.ndarray) -> tuple[float, float, float]:
         return m, math.nan, math.nan
     half = t_quantile_975(n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
     return m, m - half, m + half
-
-
-def summarise(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean, CI and standard deviation of every numeric column of a runs table."""
-    rows = {}
-    for col in runs.columns:
-        if not pd.api.types.is_numeric_dtype(runs[col]):
-            continue
-        m, lo, hi = mean_ci(runs[col].to_numpy())
-        rows[col] = {"mean": m, "ci_low": lo, "ci_high": hi, "std": float(runs[col].std(ddof=1))}
-    return pd.DataFrame.from_dict(rows, orient="index")

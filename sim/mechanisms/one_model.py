@@ -1,52 +1,74 @@
 """一个模式 one model: the hotline centre as the district's general customer service (总客服).
 
-Two behaviours: at intake the centre answers a share of consultations itself from its
-knowledge base instead of dispatching them; and the monthly dispatch meeting (月调度) lends
-temporary handlers from a district pool to units whose queue is long.  Without it, every
-order goes to a unit and no capacity moves.
+Practice: the centre answers what it can itself from its knowledge base and runs a monthly
+dispatch meeting (月调度) that moves help to units that are falling behind.  Decision points:
+``at_intake`` (which consultations the centre answers itself) and ``on_month`` (the meeting
+lends temporary handlers from a district pool to units with long queues, for a month).
+Off: every order goes to a unit and no capacity moves.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from sim.activities import Act
-from sim.mechanisms.base import Mechanism
+from sim.port import IntakeDecisions, Kernel, Policy
+from sim.scenario import NonNegative, PolicyParams, Positive, Probability
 
 CONSULT = 1  # index of "consult" in CATEGORIES
 
 
-class OneModel(Mechanism):
+class OneModelParams(PolicyParams):
+    direct_answer_probability: Probability = Field(
+        0.3, description="share of consultations the centre answers itself instead of dispatching"
+    )
+    answer_hours_median: Positive = Field(2.0, description="clock hours for a centre answer, median")
+    meeting_backlog_per_handler: NonNegative = Field(
+        4.0, description="monthly meeting: units with more queued orders per handler get help"
+    )
+    temporary_handlers: int = Field(1, ge=0, description="handlers lent to each such unit for a month")
+    pool_handlers: int = Field(8, ge=0, description="district pool of handlers the meeting can lend")
+
+
+class OneModel(Policy[OneModelParams]):
     name = "one_model"
     title = "一个模式 general customer service"
+    Params = OneModelParams
 
-    def direct_mask(self, category: np.ndarray, urgent: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-        """Which orders the centre answers itself (intake hook, for all orders at once)."""
-        if not self.enabled:
-            return np.zeros(len(category), dtype=bool)
-        return (category == CONSULT) & ~urgent & (uniform < self.params.direct_answer_probability)
+    def attach(self, kernel: Kernel) -> None:
+        super().attach(kernel)
+        self.lent = [0] * kernel.unit_count()  # handlers lent to each unit this month
+
+    def active_hooks(self) -> set[str]:
+        return {"at_intake", "on_month"} if self.enabled else set()
+
+    def at_intake(self, d: IntakeDecisions, category: np.ndarray, urgent: np.ndarray,
+                  uniform: np.ndarray) -> None:
+        d.direct = d.direct | ((category == CONSULT) & ~urgent & (uniform < self.params.direct_answer_probability))
+        d.answer_hours_median = self.params.answer_hours_median
 
     def on_month(self, now: float) -> None:
-        if not self.enabled:
-            return
-        model = self.model
-        for unit in model.units:  # the lent handlers of last month go back first
-            if unit.lent:
-                model.log.record(-1, Act.CAPACITY, now, unit.index, value=-float(unit.lent))
-                unit.capacity -= unit.lent
-                unit.lent = 0
+        k = self.kernel
+        for unit, lent in enumerate(self.lent):  # the lent handlers of last month go back first
+            if lent:
+                k.record(-1, Act.CAPACITY, now, unit, value=-float(lent))
+                k.change_capacity(unit, -lent)
+                self.lent[unit] = 0
         p = self.params
         pool = p.pool_handlers
         backlog = [
-            (unit.waiting(), unit.index)
-            for unit in model.units
-            if unit.waiting() > p.meeting_backlog_per_handler * max(unit.handlers, 1)
+            (k.unit_waiting(unit), unit)
+            for unit in range(k.unit_count())
+            if k.unit_waiting(unit) > p.meeting_backlog_per_handler * max(k.unit_handlers(unit), 1)
         ]
-        for _, index in sorted(backlog, key=lambda b: (-b[0], b[1])):
+        for _, unit in sorted(backlog, key=lambda b: (-b[0], b[1])):
             lend = min(p.temporary_handlers, pool)
             if lend <= 0:
                 break
-            unit = model.units[index]
-            unit.lent, unit.capacity, pool = lend, unit.capacity + lend, pool - lend
-            model.log.record(-1, Act.CAPACITY, now, unit.index, value=float(lend))
-            model.lifecycle.start_queued(unit)
+            self.lent[unit], pool = lend, pool - lend
+            k.record(-1, Act.CAPACITY, now, unit, value=float(lend))
+            k.change_capacity(unit, lend)
+
+
+POLICY = OneModel

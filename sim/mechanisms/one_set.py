@@ -1,42 +1,94 @@
-"""一套指标 one set of indicators: monthly assessment and ranking of units (考核).
+"""一套指标 one set of indicators: the monthly assessment and ranking of units (考核).
 
-Each month units are scored on last month's on-time replies, dissatisfaction and public
-criticism; the lowest-ranked share raise their effort (a speed factor on handling and lead
-times) for the next month, others relax part of the way back.  Without it, no unit changes.
+Practice: the district ranks its units each month on declared indicators and publishes the
+league table; Changsha ranks on on-time reply, late sign-fors, send-backs and dissatisfied
+callbacks (docs/design.md, sources).  Decision point: ``on_month``.  Each month units are
+scored on last month's declared indicators (``sim.port.UnitMonth``) with the weights below;
+the lowest-ranked share raise their effort (a speed factor on handling and lead times) for
+the next month, the others relax part of the way back.  Off: nobody is ranked and no unit
+changes its pace.
 """
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from sim.activities import Act
-from sim.mechanisms.base import Mechanism
+from sim.port import Kernel, Policy, UnitMonth
+from sim.scenario import Finite, PolicyParams, Positive, Probability, Strict
 
 
-class OneSet(Mechanism):
+class AssessmentWeights(Strict):
+    """Weights of the monthly score: score = Σ weight × indicator, indicators of the month
+    that ended.  The baseline's weights are those the model has always used (calibrated);
+    Changsha-style rankings would weight the late sign-for and send-back shares too."""
+
+    on_time_reply_share: Finite = Field(1.0, description="weight of the share of replies on time")
+    late_sign_share: Finite = Field(0.0, description="weight of the share of sign-fors that were late")
+    sendback_share: Finite = Field(0.0, description="weight of send-backs per reply")
+    dissatisfied_share: Finite = Field(
+        -2.0, description="weight of the share of reached callbacks that were 不满意"
+    )
+    criticisms: Finite = Field(-0.05, description="weight per public criticism (通报) of the unit")
+
+
+class OneSetParams(PolicyParams):
+    bottom_share: Probability = Field(0.2, description="share of units ranked lowest each month")
+    effort_gain: Positive = Field(
+        1.15, description="speed multiplier a low-ranked unit applies for the next month"
+    )
+    max_speed: Positive = Field(1.5, description="cap on a unit's cumulative speed factor")
+    relax: Probability = Field(
+        0.5, description="share of the extra speed other units keep each month"
+    )
+    weights: AssessmentWeights = Field(
+        default_factory=AssessmentWeights, description="weights of the monthly assessment score"
+    )
+
+
+def score(m: UnitMonth, w: AssessmentWeights) -> float:
+    """A unit's assessment score for a month with at least one reply (higher is better).
+    Shares with an empty denominator count as 0; terms are added in a fixed order."""
+    on_time = 1.0 - m.late / m.replies
+    late_signs = m.late_signs / m.signs if m.signs else 0.0
+    sendbacks = m.sendbacks / m.replies
+    dissatisfied = m.dissatisfied / m.callbacks if m.callbacks else 0.0
+    return (
+        w.on_time_reply_share * on_time
+        + w.late_sign_share * late_signs
+        + w.sendback_share * sendbacks
+        + w.dissatisfied_share * dissatisfied
+        + w.criticisms * m.criticisms
+    )
+
+
+class OneSet(Policy[OneSetParams]):
     name = "one_set"
     title = "一套指标 monthly assessment"
+    Params = OneSetParams
+
+    def attach(self, kernel: Kernel) -> None:
+        super().attach(kernel)
+        self.speed = [1.0] * kernel.unit_count()
+
+    def active_hooks(self) -> set[str]:
+        return {"on_month"} if self.enabled else set()
 
     def on_month(self, now: float) -> None:
-        if not self.enabled:
+        k, p = self.kernel, self.params
+        ended = k.month_of(now) - 1  # the month that just ended
+        months = [k.unit_month(u, ended) for u in range(k.unit_count())]
+        ranked_units = [u for u in range(k.unit_count()) if months[u].replies > 0]
+        if not ranked_units:
             return
-        p = self.params
-        ended = self.model.month_of(now) - 1  # the month that just ended
-        units = [u for u in self.model.units if u.months[ended].replies > 0]
-        if not units:
-            return
+        ranked = sorted(ranked_units, key=lambda u: (score(months[u], p.weights), u))
+        bottom = set(ranked[: int(round(p.bottom_share * len(ranked)))])
+        for u, old in enumerate(self.speed):
+            new = min(p.max_speed, old * p.effort_gain) if u in bottom else 1.0 + (old - 1.0) * p.relax
+            if new != old:
+                self.speed[u] = new
+                k.set_speed(u, new)
+                k.record(-1, Act.ASSESS, now, u, value=new)
 
-        def score(u) -> float:
-            m = u.months[ended]
-            on_time = 1.0 - m.late / m.replies
-            dissatisfied = m.dissatisfied / m.callbacks if m.callbacks else 0.0
-            return on_time - 2.0 * dissatisfied - 0.05 * m.criticised
 
-        ranked = sorted(units, key=lambda u: (score(u), u.index))
-        bottom = {u.index for u in ranked[: int(round(p.bottom_share * len(ranked)))]}
-        for u in self.model.units:
-            old = u.speed
-            if u.index in bottom:
-                u.speed = min(p.max_speed, u.speed * p.effort_gain)
-            else:
-                u.speed = 1.0 + (u.speed - 1.0) * p.relax
-            if u.speed != old:
-                self.model.log.record(-1, Act.ASSESS, now, u.index, value=u.speed)
+POLICY = OneSet

@@ -4,9 +4,14 @@ Every working day at opening the team works through three lists, most serious fi
 as its capacity (inspectors × actions a day) goes: orders overdue long enough are publicly
 criticised (通报); overdue orders get a reminder (催办); orders due within the warning window
 get a warning (预警); orders still overdue after criticism are reminded again every few
-working days (``chase_every_working_days``; 0 = never).  A warned order jumps its unit's queue and its unit is more likely to
-hurry; a reminded or criticised order in its lead phase has its remaining time cut.  With
-the team off, or zero inspectors, nobody chases.
+working days (``chase_every_working_days``; 0 = never).  A warned order jumps its unit's
+queue and its unit is more likely to hurry; a reminded or criticised order in its lead phase
+has its remaining time cut.  Off, or with zero inspectors: nobody chases.
+
+Decision points: ``on_deadline`` (a deadline set or moved: the warning's due time),
+``on_wait`` (an order that stays open until its warning goes on the list), ``next_change``
+(the reply shortcut must wait for a warning only when the reply falls at the unit's
+deadline).  Its own sweeps are scheduled through the kernel.
 
 Deadlines are known when they are set, so each list is an agenda filed by the sweep at which
 an order falls due for that action (a bucket per working day, not one large heap); an entry
@@ -16,15 +21,36 @@ no longer matches) is stale and is dropped when its day comes.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from itertools import count
-from typing import TYPE_CHECKING
+
+from pydantic import Field
 
 from sim.activities import Act
-from sim.mechanisms.base import Mechanism
+from sim.port import Kernel, Order, Policy
+from sim.scenario import NonNegative, PolicyParams, Probability
 
-if TYPE_CHECKING:  # (the model imports the mechanisms)
-    from sim.model.order import Order
+
+class OneTeamParams(PolicyParams):
+    inspectors: int = Field(4, ge=0, description="supervision team size (0 = no supervision)")
+    actions_per_inspector_day: NonNegative = Field(
+        25.0, description="warnings + reminders one inspector sends per working day"
+    )
+    warn_before_working_hours: NonNegative = Field(
+        6.5, description="warn of orders due within this many working hours"
+    )
+    remind_speedup: Probability = Field(
+        0.5, description="a reminder cuts an overdue order's remaining lead time to this share"
+    )
+    criticise_after_working_days: NonNegative = Field(
+        5.0, description="publicly criticise (通报) orders overdue this long"
+    )
+    chase_every_working_days: NonNegative = Field(
+        0.0,
+        description="after the criticism, remind an order still overdue again every this many "
+        "working days until it is replied (0 = never)",
+    )
 
 
 class Agenda:
@@ -57,28 +83,36 @@ class Agenda:
         return entries
 
 
-class OneTeam(Mechanism):
+class OneTeam(Policy[OneTeamParams]):
     name = "one_team"
     title = "一支队伍 supervision team"
+    Params = OneTeamParams
 
-    def attach(self, model) -> None:
-        super().attach(model)
+    def attach(self, kernel: Kernel) -> None:
+        super().attach(kernel)
         self.active = self.enabled and self.params.inspectors > 0
         self._seq = count()
-        self._days = [d * 24.0 + model.cal.office.intervals[0][0] for d in model.cal.working_days]
+        self._days = [d * 24.0 + kernel.cal.office.intervals[0][0] for d in kernel.cal.working_days]
         self._warn, self._remind, self._criticise, self._chase = (Agenda(self._days) for _ in range(4))
         if self.active:
             self._next_day = 0
             self._schedule_next_sweep()
 
-    def watch(self, order: Order) -> None:
+    def active_hooks(self) -> set[str]:
+        return {"on_deadline", "on_wait", "next_change"} if self.active else set()
+
+    def next_change(self, order: Order, t: float) -> float:
+        """A warning raises a queued order and makes a unit that would miss its deadline
+        likelier to hurry: a reply due before the unit's deadline cannot be changed by it;
+        one at the deadline can, from the warning on."""
+        return math.inf if t < order.due_unit else order.supervised_from
+
+    def on_deadline(self, order: Order) -> None:
         """An order's reply deadline was just set (or moved): its warning falls due at
         ``supervised_from`` (nothing on the team's lists comes before the warning).  It goes
         on the warning list only if it may still be open then (``follow``)."""
-        if not self.active:
-            return
         order.watch += 1
-        cal = self.model.cal
+        cal = self.kernel.cal
         if order.urgent:
             order.supervised_from = order.due_unit - 2.0
         else:
@@ -86,24 +120,24 @@ class OneTeam(Mechanism):
                 order.due_unit_clock - self.params.warn_before_working_hours
             )
 
-    def follow(self, order: Order) -> None:
-        """Put a watched order on the warning list (once per deadline).  The lifecycle calls
-        this when the order has to wait for a handler or its reply is not settled before
-        the warning; an order that replies before it never needs the list."""
-        if self.active and order.followed != order.watch:
+    def on_wait(self, order: Order, until: float) -> None:
+        """Put a watched order on the warning list (once per deadline) when it stays open
+        until its warning or later (waiting for a handler, or a reply not settled before the
+        warning); an order that replies before it never needs the list."""
+        if until >= order.supervised_from and order.followed != order.watch:
             order.followed = order.watch
             self._warn.file(order.supervised_from, next(self._seq), order)
 
     def _schedule_next_sweep(self) -> None:
-        now = self.model.env.now
+        now = self.kernel.now
         while self._next_day < len(self._days) and self._days[self._next_day] < now:
             self._next_day += 1
-        if self._next_day < len(self._days) and self._days[self._next_day] < self.model.horizon:
-            self.model.schedule(self._days[self._next_day], self._sweep, self._next_day)
+        if self._next_day < len(self._days) and self._days[self._next_day] < self.kernel.horizon:
+            self.kernel.schedule(self._days[self._next_day], self._sweep, self._next_day)
             self._next_day += 1
 
     def _sweep(self, day: int) -> None:
-        now = self.model.env.now
+        now = self.kernel.now
         agendas = (self._criticise, self._remind, self._chase, self._warn)
         for agenda in agendas:
             agenda.current = day
@@ -130,19 +164,18 @@ class OneTeam(Mechanism):
         if budget <= 0:
             return False
         order.warned = True
-        self.model.log.record(order.id, Act.WARN, now, order.unit, order.due_std)
-        self.model.lifecycle.raise_priority(order)
+        self.kernel.record(order.id, Act.WARN, now, order.unit, order.due_std)
+        self.kernel.raise_priority(order)
         self._remind.file(order.due_unit, next(self._seq), order)
         return True
 
     def _remind_one(self, order: Order, now: float, budget: int) -> bool:
         if budget <= 0:
             return False
-        order.reminded = True
-        self.model.log.record(order.id, Act.REMIND, now, order.unit, order.due_std)
-        self.model.lifecycle.raise_priority(order)
-        self.model.lifecycle.compress_lead(order, self.params.remind_speedup)
-        cal = self.model.cal
+        self.kernel.record(order.id, Act.REMIND, now, order.unit, order.due_std)
+        self.kernel.raise_priority(order)
+        self.kernel.compress_lead(order, self.params.remind_speedup)
+        cal = self.kernel.cal
         if order.urgent:
             when = order.due_unit + 24.0 * self.params.criticise_after_working_days
         else:
@@ -154,11 +187,8 @@ class OneTeam(Mechanism):
     def _criticise_one(self, order: Order, now: float, budget: int) -> bool:
         if budget <= 0:
             return False
-        order.criticised = True
-        self.model.log.record(order.id, Act.CRITICISE, now, order.unit, order.due_std)
-        if order.unit >= 0:
-            self.model.units[order.unit].months[self.model.month_of(now)].criticised += 1
-        self.model.lifecycle.compress_lead(order, self.params.remind_speedup)
+        self.kernel.record(order.id, Act.CRITICISE, now, order.unit, order.due_std)
+        self.kernel.compress_lead(order, self.params.remind_speedup)
         self._chase_again(order, now)
         return True
 
@@ -166,12 +196,15 @@ class OneTeam(Mechanism):
         """Still overdue after public criticism: remind again (催办), every few working days."""
         if budget <= 0:
             return False
-        self.model.log.record(order.id, Act.REMIND, now, order.unit, order.due_std)
-        self.model.lifecycle.compress_lead(order, self.params.remind_speedup)
+        self.kernel.record(order.id, Act.REMIND, now, order.unit, order.due_std)
+        self.kernel.compress_lead(order, self.params.remind_speedup)
         self._chase_again(order, now)
         return True
 
     def _chase_again(self, order: Order, now: float) -> None:
         every = self.params.chase_every_working_days
         if every > 0:
-            self._chase.file(self.model.cal.add_working_days(now, every), next(self._seq), order)
+            self._chase.file(self.kernel.cal.add_working_days(now, every), next(self._seq), order)
+
+
+POLICY = OneTeam

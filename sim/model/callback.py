@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 
 from sim.activities import BASIC, DISSATISFIED, SATISFIED
-from sim.model.order import Order
+from sim.port import Order
 from sim.scenario import Satisfaction
 
 LATE_CAP_WORKING_DAYS = 10.0
@@ -47,10 +47,19 @@ class SatisfactionModel:
         return u
 
     def outcome(self, o: Order, uniform: float) -> int:
+        """The callback outcome (activities.SATISFIED ...) of order ``o`` for ``uniform``."""
         if o.late_days == 0.0 and not o.hops and not o.reopens and o.resolved:
             p_dis, p_sat = self.plain[o.category]  # the score is the base (same floats)
         else:
             p_dis, p_sat = self._probabilities(self.score(o))
+        return self._decide(p_dis, p_sat, uniform)
+
+    def outcome_at(self, score: float, uniform: float) -> int:
+        """The outcome at latent score ``score`` (after policies adjusted it)."""
+        return self._decide(*self._probabilities(score), uniform)
+
+    @staticmethod
+    def _decide(p_dis: float, p_sat: float, uniform: float) -> int:
         if uniform < p_dis:
             return DISSATISFIED
         rest = (uniform - p_dis) / (1.0 - p_dis)

@@ -18,9 +18,10 @@ import numpy as np
 
 from sim.activities import CENTRE, Act
 from sim.calendar import vectorised_add_working_hours
+from sim.port import IntakeDecisions
 
 if TYPE_CHECKING:
-    from sim.model.engine import Model
+    from sim.model.state import RunState
 
 
 @dataclass
@@ -30,11 +31,12 @@ class Intake:
     first_unit: np.ndarray  # unit dispatched to, or CENTRE when the centre answers
     first_time: np.ndarray  # time of the first event: sign-for, or the centre's answer
     due_std: np.ndarray  # reply deadline of a centre answer (NaN otherwise)
+    sign_due: np.ndarray  # sign-for deadline of the first dispatch
     used_bits: np.ndarray  # fate draws consumed at intake (see Lifecycle.u)
     sequence: np.ndarray  # order ids sorted by first_time (stable)
 
 
-def compute_intake(model: Model, bits: dict[str, int]) -> Intake:
+def compute_intake(model: RunState, bits: dict[str, int]) -> Intake:
     """Route, sign-for deadline and first-event time of every order; log ARRIVE (and the
     centre's own SIGN) rows."""
     scn, cal, orders = model.scn, model.cal, model.orders
@@ -44,10 +46,12 @@ def compute_intake(model: Model, bits: dict[str, int]) -> Intake:
     urgent = orders.urgent[:n]
     resp = model.responsible[:n]
     fate = {k: np.frombuffer(v, dtype=np.float64)[:n] for k, v in orders.uniforms.items()}
-    one_model = model.mechanisms.one_model
+    decisions = IntakeDecisions(direct=np.zeros(n, dtype=bool))
+    for at_intake in model.port.hooks["at_intake"]:
+        at_intake(decisions, cat, urgent, fate["direct"])
 
-    direct = one_model.direct_mask(cat, urgent, fate["direct"])
-    wrong = ~direct & (fate["route"] < model.mechanisms.one_list.misroute_probability())
+    direct = decisions.direct
+    wrong = ~direct & (fate["route"] < decisions.misroute_probability)
     if len(model.units) < 2:
         wrong[:] = False
     pick = (fate["route_pick"] * (len(model.units) - 1)).astype(np.int64)
@@ -76,7 +80,7 @@ def compute_intake(model: Model, bits: dict[str, int]) -> Intake:
         due_std[idx] = vectorised_add_working_hours(cal, t[idx], reply_wd[idx] * cal.hours_per_day)
         inv = NormalDist().inv_cdf
         z = np.array([inv(min(max(u, 1e-12), 1 - 1e-12)) for u in fate["direct_time"][idx]])
-        answer_at[idx] = t[idx] + one_model.params.answer_hours_median * np.exp(0.5 * z)
+        answer_at[idx] = t[idx] + decisions.answer_hours_median * np.exp(0.5 * z)
     first_time = np.where(direct, answer_at, sign_at)
 
     used = np.full(n, bits["direct"], dtype=np.int64)
@@ -85,7 +89,7 @@ def compute_intake(model: Model, bits: dict[str, int]) -> Intake:
 
     _log_arrivals(model, t, unit, sign_due, direct, due_std)
     sequence = np.argsort(first_time, kind="stable")
-    return Intake(unit, first_time, due_std, used, sequence)
+    return Intake(unit, first_time, due_std, sign_due, used, sequence)
 
 
 def _log_arrivals(model, t, unit, sign_due, direct, due_std) -> None:

@@ -24,9 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.activities import BASIC, CENTRE, DISSATISFIED, SATISFIED, UNREACHED, Act
-from sim.demand import as_array
+from sim.memory import as_array
 from sim.model.callback import SatisfactionModel
-from sim.model.order import CALLBACK, CLOSED, LEAD, QUEUED, REVIEW, ROUTING, Order
 from sim.model.units import (
     NORMAL_PRIORITY,
     RAISED_PRIORITY,
@@ -37,9 +36,10 @@ from sim.model.units import (
     occupy,
     pop_next,
 )
+from sim.port import Order
 
 if TYPE_CHECKING:
-    from sim.model.engine import Model
+    from sim.model.state import RunState
 
 FATE_BITS = {
     name: 1 << i
@@ -58,7 +58,7 @@ NO_FATE = (0, None)  # a draw consumed in bulk: the stream draws
 class Lifecycle:
     """The lifecycle callbacks, bound to one model run."""
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: RunState) -> None:
         self.m = model
         self.scn = model.scn
         self.cal = model.cal
@@ -70,8 +70,13 @@ class Lifecycle:
         self.hpd = model.cal.hours_per_day
         limits = scn.time_limits
         self.reply_limit_wd = [limits.reply_working_days.get(c) for c in model.categories]
-        self.mech = model.mechanisms
-        self.team = model.mechanisms.one_team
+        # the policies' decision points (sim.port): only those that take part, in order
+        hooks = model.port.hooks
+        self._on_sign, self._on_deadline, self._on_wait = hooks["on_sign"], hooks["on_deadline"], hooks["on_wait"]
+        self._hard_lead, self._hurry, self._next_change = (
+            hooks["hard_case_lead_factor"], hooks["hurry_probability"], hooks["next_change"])
+        self._resolve, self._callback_score = hooks["resolve_probability"], hooks["callback_score"]
+        self._on_callback, self._reopen = hooks["on_callback"], hooks["reopen_probability"]
         self.month_starts = model.month_starts
         h = scn.handling
         self.exponential_effort = h.effort_distribution == "exponential"
@@ -84,14 +89,19 @@ class Lifecycle:
         self.satisfaction = SatisfactionModel(scn.callback.satisfaction, model.categories)
         self.reopen_p = scn.callback.reopen_probability_if_dissatisfied
         # the time-limit factor each unit works to (一个标准: 1 for all)
-        self.limit_factor = [model.mechanisms.one_standard.unit_limit_factor(u) for u in model.units]
+        self.limit_factor = []
+        for unit in model.units:
+            factor = 1.0
+            for unit_limit_factor in hooks["unit_limit_factor"]:
+                factor = unit_limit_factor(unit.index, factor)
+            self.limit_factor.append(factor)
         # fate draws by name: (bit, per-order values), those still read one by one
         self._first_round_draws(model)
         u, z = model.orders.uniforms, model.orders.normals
         self._fate_u = {n: (FATE_BITS[n], v) for n, v in u.items() if n not in self.consumed_u}
         self._fate_z = {n: (FATE_BITS[n], v) for n, v in z.items() if n not in self.consumed_z}
 
-    def _first_round_draws(self, model: Model) -> None:
+    def _first_round_draws(self, model: RunState) -> None:
         """What an order's own fate draws give at its first handling and first callback,
         for all orders at once (numpy): the state-free part of the lognormal effort and lead
         time, and the callback's window offset and attempts.  Later rounds draw from the
@@ -173,8 +183,9 @@ class Lifecycle:
             o.due_unit_clock = clock + hours
         o.extensions_left = self.scn.time_limits.max_extensions
         o.reply_at = math.inf
-        o.warned = o.reminded = o.criticised = False
-        self.team.watch(o)
+        o.warned = False
+        for on_deadline in self._on_deadline:
+            on_deadline(o)
         return clock
 
     # -- routing after a return --------------------------------------------------------------
@@ -194,7 +205,6 @@ class Lifecycle:
             when = now - s.urgent_mean_hours * math.log(1.0 - u)
         else:
             when = self.cal.add_working_hours(now, -s.mean_working_hours * math.log(1.0 - u))
-        o.phase = ROUTING
         self.schedule(when, self.sign, o)
 
     def sign(self, o: Order) -> None:
@@ -202,6 +212,10 @@ class Lifecycle:
 
     def sign_at(self, o: Order, now: float) -> None:
         """The unit signs for the order (签收) at ``now``, the current time."""
+        month = self.units[o.unit].months[bisect_right(self.month_starts, now)]  # (Model.month_of)
+        month.signs += 1
+        if now > o.sign_due:
+            month.late_signs += 1
         if o.unit != o.responsible:
             self.record(o.id, Act.SIGN, now, o.unit, self.reply_due(o, now))
             back = -self.scn.routing.return_working_hours * math.log(1.0 - self.streams["route"].uniform())
@@ -209,6 +223,8 @@ class Lifecycle:
             return
         clock = self.set_reply_dues(o, now)
         self.record(o.id, Act.SIGN, now, o.unit, o.due_std)
+        for on_sign in self._on_sign:
+            on_sign(o, now)
         self.request(o, now, clock)
 
     def return_order(self, o: Order) -> None:
@@ -221,7 +237,8 @@ class Lifecycle:
     def redispatch(self, o: Order) -> None:
         now = self.m.env.now
         o.unit = self.route(o)
-        self.record(o.id, Act.REDISPATCH, now, o.unit, self.sign_due(o, now))
+        o.sign_due = self.sign_due(o, now)
+        self.record(o.id, Act.REDISPATCH, now, o.unit, o.sign_due)
         self.schedule_sign(o, now)
 
     # -- handling -----------------------------------------------------------------------------
@@ -229,12 +246,13 @@ class Lifecycle:
         """Queue for a handler of the order's unit, starting at once if one is free
         (``clock``: the working clock at ``now``, when the caller has it)."""
         unit = self.units[o.unit]
-        o.phase = QUEUED
+        o.handling = False
         if free_handlers(unit, now) > 0:
             self.start(o, unit, now, clock)
         else:
             enqueue(unit, o, URGENT_PRIORITY if o.urgent else NORMAL_PRIORITY)
-            self.team.follow(o)
+            for on_wait in self._on_wait:
+                on_wait(o, math.inf)
             self.wake_unit_when_free(unit)
 
     def start(self, o: Order, unit: Unit, now: float, clock: float | None = None) -> None:
@@ -242,7 +260,7 @@ class Lifecycle:
         the lead time.  Both are known now, so the reply (or the deadline decision) is
         scheduled at once; the handler's release is booked in the unit, which wakes up
         only if orders wait for it."""
-        o.phase = LEAD  # in hand: effort until effort_end, then the lead time
+        o.handling = True  # in hand: effort until effort_end, then the lead time
         if self.first_effort is not None and not o.used & EFFORT_BIT:
             o.used |= EFFORT_BIT
             effort = self.first_effort[o.id]
@@ -255,7 +273,6 @@ class Lifecycle:
         effort *= self.handling_scale / unit.speed
         if o.round > 0:
             effort *= self.reopen_lead_factor
-        o.effort = effort
         self.record(o.id, Act.START, now, unit.index, value=effort)
         lead = self.lead_time(o, unit)
         if o.urgent:
@@ -308,7 +325,10 @@ class Lifecycle:
         if o.round > 0:
             lead *= h.reopen_lead_factor
         if o.hard:
-            lead *= self.mech.one_plan.hard_lead_multiplier(o, h.hard_lead_multiplier)
+            factor = h.hard_lead_multiplier
+            for hard_case_lead_factor in self._hard_lead:
+                factor = hard_case_lead_factor(o, factor)
+            lead *= factor
         return lead
 
     def plan_reply(self, o: Order, now: float) -> None:
@@ -316,20 +336,22 @@ class Lifecycle:
         extend or hurry shortly before that deadline.
 
         A reply that nothing can change first is worked out now and recorded at its own
-        time, with no wake-up: it comes before the unit's deadline, so supervision can at
-        most warn the order before it (a warning raises a queued order and makes a unit that
-        would miss its deadline likelier to hurry: neither applies to an order in hand that
-        will not miss it); and no quarterly analysis can adopt a plan before it that would
-        change how a hard case is resolved.  Its effects are counted by their own time
-        (monthly counters by the reply's month; supervision drops the order from ``reply_at``
-        on, so a warning due before the reply still happens)."""
+        time, with no wake-up: every policy is asked when it could next change the order
+        (``next_change``), and a reply before all of their answers (and the horizon) cannot
+        be changed.  Its effects are counted by their own time (monthly counters by the
+        reply's month; supervision drops the order from ``reply_at`` on, so a warning due
+        before the reply still happens)."""
         o.version += 1
         t = o.lead_end
         if t <= o.due_unit:
-            m = self.m
-            if t >= o.supervised_from:
-                self.team.follow(o)  # the warning comes first
-            if (t < o.due_unit or t < o.supervised_from) and t < m.horizon and t < m.next_quarter_start:
+            for on_wait in self._on_wait:  # (a warning due before the reply comes first)
+                on_wait(o, t)
+            limit = self.m.horizon
+            for next_change in self._next_change:
+                when = next_change(o, t)
+                if when < limit:
+                    limit = when
+            if t < limit:
                 self.reply(o, t)
             else:
                 self.schedule(t, self.reply_now, o, o.version)
@@ -339,7 +361,8 @@ class Lifecycle:
             decide = o.due_unit - 2.0
         else:
             decide = self.cal.at_working_clock(o.due_unit_clock - before)
-        self.team.follow(o)
+        for on_wait in self._on_wait:
+            on_wait(o, math.inf)
         self.schedule(max(now, decide), self.decide, o, o.version)
 
     def decide(self, o: Order) -> None:
@@ -362,15 +385,16 @@ class Lifecycle:
                     hours = limit * factor * self.hpd
                     o.due_unit = self.cal.add_working_hours_at(o.due_unit, o.due_unit_clock, hours)
                     o.due_unit_clock += hours
-                o.warned = o.reminded = False
-                self.team.watch(o)
+                o.warned = False
+                for on_deadline in self._on_deadline:
+                    on_deadline(o)
             self.record(o.id, Act.EXTEND, now, o.unit, o.due_std, outcome=int(approved))
             if approved:
                 self.plan_reply(o, now)
                 return
         p = h.hurry_probability_warned if o.warned else h.hurry_probability
-        if o.hard and not self.mech.one_plan.has_plan(o):
-            p = 0.0  # a hard case needs other parties: its unit alone cannot hurry it (一个方案)
+        for hurry_probability in self._hurry:
+            p = hurry_probability(o, p)
         earliest = max(now, o.effort_end)  # hurrying cannot cut the handler's own work
         if self.u(o, "hurry") < p and o.due_unit > earliest:
             o.lead_end = earliest + self.streams["hurry"].uniform() * (o.due_unit - earliest)
@@ -378,10 +402,11 @@ class Lifecycle:
         self.schedule(o.lead_end, self.reply_now, o, o.version)
 
     def compress_lead(self, o: Order, share: float) -> None:
-        """Supervision chased the order: its remaining lead time shrinks to ``share``."""
-        if o.phase != LEAD:
-            return
+        """Supervision chased the order: its remaining lead time shrinks to ``share`` (only
+        while a handler has it: a queued order has no lead time yet)."""
         now = self.m.env.now
+        if not o.in_hand(now):
+            return
         base = max(now, o.effort_end)  # only the lead time after the handler's work shrinks
         if o.urgent:
             o.lead_end = base + (o.lead_end - base) * share
@@ -392,7 +417,7 @@ class Lifecycle:
         self.schedule(max(now, o.lead_end), self.reply_now, o, o.version)
 
     def raise_priority(self, o: Order) -> None:
-        if o.phase == QUEUED and o.unit >= 0:
+        if o.queued and o.unit >= 0:
             enqueue(self.units[o.unit], o, URGENT_PRIORITY if o.urgent else RAISED_PRIORITY)
 
     # -- reply, review, callback ----------------------------------------------------------------
@@ -412,8 +437,10 @@ class Lifecycle:
         else:
             o.late_days = 0.0
         if o.hard:
-            o.resolved = self.u(o, "resolve") < self.mech.one_plan.resolve_probability(o)
-        o.phase = REVIEW
+            p = 1.0
+            for resolve_probability in self._resolve:
+                p = resolve_probability(o, p)
+            o.resolved = self.u(o, "resolve") < p
         review_at = now + self.review_delay
         if self.u(o, "review") < self.sendback_p:
             self.schedule(review_at, self.sendback, o)
@@ -437,10 +464,11 @@ class Lifecycle:
     def sendback(self, o: Order) -> None:
         now = self.m.env.now
         self.record(o.id, Act.SENDBACK, now, o.unit)
+        self.units[o.unit].months[bisect_right(self.month_starts, now)].sendbacks += 1
         o.round += 1
         o.reply_at = math.inf  # a new handling round, under the same deadlines
-        o.watch += 1
-        self.team.watch(o)
+        for on_deadline in self._on_deadline:
+            on_deadline(o)
         self.request(o, now)
 
     def schedule_callback(self, o: Order, after: float) -> None:
@@ -459,7 +487,6 @@ class Lifecycle:
         first = self.cal.next_working_day_start(after) + offset
         attempts, reached = (needed, True) if needed else (self.scn.callback.attempts, False)
         when = self.cal.add_working_days(first, attempts - 1) if attempts > 1 else first
-        o.phase = CALLBACK
         if when >= self.m.horizon:
             return  # the callback falls after the run: the order stays open
         if reached:
@@ -473,24 +500,34 @@ class Lifecycle:
 
     def callback_reached(self, o: Order, now: float) -> None:
         """The citizen is reached at ``now`` (which may be after the current time)."""
-        result = self.satisfaction.outcome(o, self.u(o, "satisfy"))
+        uniform = self.u(o, "satisfy")
+        if self._callback_score:
+            score = self.satisfaction.score(o)
+            for callback_score in self._callback_score:
+                score = callback_score(o, now, score)
+            result = self.satisfaction.outcome_at(score, uniform)
+        else:
+            result = self.satisfaction.outcome(o, uniform)
         self.record(o.id, Act.CALLBACK, now, o.unit, outcome=result)
         if o.unit >= 0:
             m = self.units[o.unit].months[bisect_right(self.month_starts, now)]
             m.callbacks += 1
             if result == DISSATISFIED:
                 m.dissatisfied += 1
-        if o.hard and (result == DISSATISFIED or not o.resolved):
-            self.mech.one_plan.note_bad_hard_case(o, now)
+        for on_callback in self._on_callback:
+            on_callback(o, result, now)
         self.close(o, now)
-        if result == DISSATISFIED and self.u(o, "reopen") < self.reopen_p:
-            self.schedule(now, self.reopen, o)
+        if result == DISSATISFIED:
+            p = self.reopen_p
+            for reopen_probability in self._reopen:
+                p = reopen_probability(o, now, p)
+            if self.u(o, "reopen") < p:
+                self.schedule(now, self.reopen, o)
         elif result not in (SATISFIED, BASIC, DISSATISFIED):  # pragma: no cover - guard
             raise ValueError(f"unknown callback outcome {result}")
 
     def close(self, o: Order, now: float) -> None:
         self.record(o.id, Act.CLOSE, now, o.unit)
-        o.phase = CLOSED
 
     def reopen(self, o: Order) -> None:
         now = self.m.env.now

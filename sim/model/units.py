@@ -14,7 +14,7 @@ from __future__ import annotations
 from heapq import heappop, heappush
 from itertools import count
 
-from sim.model.order import Order
+from sim.port import Order, UnitMonth
 
 URGENT_PRIORITY, RAISED_PRIORITY, NORMAL_PRIORITY = 0, 1, 2
 
@@ -30,12 +30,10 @@ class Unit:
         "wake_pending",
         "queue",
         "speed",
-        "limit_factor",
-        "lent",
         "months",
     )
 
-    def __init__(self, index: int, name: str, kind: str, handlers: int, limit_factor: float):
+    def __init__(self, index: int, name: str, kind: str, handlers: int):
         self.index = index
         self.name = name
         self.kind = kind
@@ -44,26 +42,11 @@ class Unit:
         self.releases: list[float] = []  # when each busy handler is free again (a heap)
         self.wake_pending = False
         self.queue: list[tuple[int, float, int, int, Order]] = []
-        self.speed = 1.0  # 一套指标: >1 after a low monthly ranking
-        self.limit_factor = limit_factor  # own limit / standard limit when 一个标准 is off
-        self.lent = 0
-        self.months: list[MonthCounters] = []  # per calendar month of the run (engine.month_of)
+        self.speed = 1.0  # set by policies (一套指标: >1 after a low monthly ranking)
+        self.months: list[UnitMonth] = []  # declared indicators per calendar month of the run
 
     def waiting(self) -> int:
         return sum(1 for e in self.queue if e[4].queue_token == e[3])
-
-
-class MonthCounters:
-    """What the monthly assessment sees of a unit in one month (events counted by their time)."""
-
-    __slots__ = ("replies", "late", "dissatisfied", "callbacks", "criticised")
-
-    def __init__(self) -> None:
-        self.replies = 0
-        self.late = 0
-        self.dissatisfied = 0
-        self.callbacks = 0
-        self.criticised = 0
 
 
 _seq = count()
@@ -84,6 +67,7 @@ def occupy(unit: Unit, until: float) -> None:
 def enqueue(unit: Unit, order: Order, priority: int) -> None:
     """Put ``order`` in ``unit``'s queue (earliest unit deadline first within a priority)."""
     order.queue_token += 1
+    order.queued = True
     heappush(unit.queue, (priority, order.due_unit, next(_seq), order.queue_token, order))
 
 
@@ -94,5 +78,6 @@ def pop_next(unit: Unit) -> Order | None:
         _, _, _, token, order = heappop(queue)
         if token == order.queue_token:
             order.queue_token += 1
+            order.queued = False
             return order
     return None
