@@ -20,6 +20,7 @@ POLICY_MODULES = (
     "one_team",
     "one_set",
     "one_plan",
+    "first_contact",
 )
 
 REGISTRY: dict[str, type[Policy]] = {}
