@@ -313,10 +313,15 @@ class PolicyParams(Strict):
         return 1.0
 
 
-class Mechanisms(Strict):
+class PolicyTables(Strict):
     """The policies (六个一 and others); each can be switched off to measure its effect.
 
     Each table's fields are declared by its policy's module in ``sim.mechanisms``."""
+
+
+# replaced by register_policies with the model of every registered policy's table, under
+# this name, so that pickling (process pools) finds the class a scenario holds
+Mechanisms: type[PolicyTables] = PolicyTables
 
 
 # name -> (parameter class, description), in the order the lifecycle consults them
@@ -340,7 +345,11 @@ def register_policies(entries: list[tuple[str, type[PolicyParams], str]]) -> Non
         name: (cls, Field(default_factory=cls, description=description))
         for name, (cls, description) in POLICY_PARAMS.items()
     }
-    model = create_model("Mechanisms", __base__=Mechanisms, __doc__=Mechanisms.__doc__, **fields)
+    global Mechanisms
+    model = create_model(
+        "Mechanisms", __base__=PolicyTables, __doc__=PolicyTables.__doc__, __module__=__name__, **fields
+    )
+    Mechanisms = model
     # pydantic has no public call to retype a field: replace its FieldInfo and rebuild
     info = Scenario.model_fields["mechanisms"]
     Scenario.model_fields["mechanisms"] = FieldInfo.merge_field_infos(

@@ -273,3 +273,11 @@ def test_simpy_private_state_is_as_the_engine_uses_it():
     ev.succeed()
     env.run(until=50.0)
     assert fired == [(0.0, "simpy"), (5.0, "a"), (5.0, "a2"), (30.0, "b")]
+
+
+def test_a_scenario_with_its_policy_tables_pickles(small_scenario):
+    """Process pools send scenarios to workers: the registered policy tables must pickle."""
+    import pickle
+
+    again = pickle.loads(pickle.dumps(small_scenario))
+    assert again == small_scenario and type(again.mechanisms) is type(small_scenario.mechanisms)
