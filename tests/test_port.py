@@ -281,3 +281,31 @@ def test_a_scenario_with_its_policy_tables_pickles(small_scenario):
 
     again = pickle.loads(pickle.dumps(small_scenario))
     assert again == small_scenario and type(again.mechanisms) is type(small_scenario.mechanisms)
+
+
+# -- a fractional daily supervision budget (../shared/cases r7) ------------------------------
+@pytest.mark.parametrize("per_day", [0.9, 1.9, 2.5])
+def test_fractional_supervision_budget_carries_over(per_day):
+    """1 inspector at 0.9 actions a day acted never (the budget was rounded down to 0) and
+    1.9 behaved as 1.0.  With lists never empty (slow units: many orders overdue), the team
+    spends floor(per_day x sweeps) actions over the run: the fraction carries over."""
+    from conftest import REPO
+
+    scn = sim.load_scenario(
+        REPO / "tests" / "scenarios" / "r7_fractional_capacity.toml",
+        overrides={"mechanisms.one_team.actions_per_inspector_day": per_day,
+                   "handling.lead_median_working_days.help": 12.0},
+    )
+    model = _model(scn, 1)
+    log = model.run()
+    team = model.port["one_team"]
+    days = [d for d in team._days if d < model.horizon]
+    c = log.columns()
+    acted = np.isin(c["activity"], (Act.WARN, Act.REMIND, Act.CRITICISE))
+    spent = int(acted.sum())
+    # before the first overdue orders the lists are empty: whole actions are lost and only
+    # the fraction carries; from the first action on there is always work
+    k0 = days.index(float(c["time"][acted].min()))
+    assert k0 < len(days) / 3 and spent > 20
+    expected = math.floor(per_day * len(days)) - math.floor(per_day * k0)
+    assert abs(spent - expected) <= 1, (spent, expected)

@@ -94,6 +94,7 @@ class OneTeam(Policy[OneTeamParams]):
         self._seq = count()
         self._days = [d * 24.0 + kernel.cal.office.intervals[0][0] for d in kernel.cal.working_days]
         self._warn, self._remind, self._criticise, self._chase = (Agenda(self._days) for _ in range(4))
+        self._fraction = 0.0  # the fraction of an action carried from one sweep to the next
         if self.active:
             self._next_day = 0
             self._schedule_next_sweep()
@@ -141,7 +142,12 @@ class OneTeam(Policy[OneTeamParams]):
         agendas = (self._criticise, self._remind, self._chase, self._warn)
         for agenda in agendas:
             agenda.current = day
-        budget = int(self.params.inspectors * self.params.actions_per_inspector_day)
+        # a fractional daily allowance (e.g. 0.9 actions) carries its fraction to the next day,
+        # so a run spends inspectors x actions a day x days on average; unused whole actions
+        # do not carry over (an idle inspector's time is gone)
+        allowance = self.params.inspectors * self.params.actions_per_inspector_day + self._fraction
+        budget = math.floor(allowance)
+        self._fraction = allowance - budget
         budget = self._act(self._criticise, now, budget, self._criticise_one)
         budget = self._act(self._remind, now, budget, self._remind_one)
         budget = self._act(self._chase, now, budget, self._chase_one)
