@@ -133,6 +133,15 @@ class WorkCalendar:
         end = self._ends[i]
         return self._cum[i] + ((t if t < end else end) - self._starts[i])
 
+    def next_office_time(self, t: float) -> float:
+        """``t`` itself if it falls in office hours (an interval's ends included), else the
+        next opening after it; ``inf`` past the calendar's end.  Non-urgent work starts only
+        at such a time."""
+        i = bisect_right(self._starts, t) - 1
+        if i >= 0 and t <= self._ends[i]:
+            return t
+        return self._starts_x[i + 1]
+
     def at_working_clock(self, w: float) -> float:
         """Earliest time whose working clock reaches ``w``; ``inf`` past the calendar's end.
 

@@ -259,7 +259,13 @@ class Lifecycle:
         """A handler takes the order: effort in office hours (urgent: around the clock), then
         the lead time.  Both are known now, so the reply (or the deadline decision) is
         scheduled at once; the handler's release is booked in the unit, which wakes up
-        only if orders wait for it."""
+        only if orders wait for it.
+
+        A non-urgent order taken outside office hours (a send-back reviewed in the evening,
+        a handler lent at 00:00 on the 1st) is started at the next opening: its handler is
+        booked from now, but no office time passes before then."""
+        if not o.urgent:
+            now = self.cal.next_office_time(now)
         o.handling = True  # in hand: effort until effort_end, then the lead time
         if self.first_effort is not None and not o.used & EFFORT_BIT:
             o.used |= EFFORT_BIT
@@ -370,7 +376,9 @@ class Lifecycle:
         (延期), hurries, or lets it run late."""
         now = self.m.env.now
         h = self.scn.handling
-        if o.extensions_left > 0 and self.u(o, "extend") < h.extension_request_probability:
+        # an extension extends the standard deadline and must be asked for before it expires:
+        # once it has passed, the order stays late
+        if o.extensions_left > 0 and now < o.due_std and self.u(o, "extend") < h.extension_request_probability:
             o.extensions_left -= 1
             approved = self.u(o, "approve") < h.extension_approval_probability
             if approved:
@@ -397,7 +405,12 @@ class Lifecycle:
             p = hurry_probability(o, p)
         earliest = max(now, o.effort_end)  # hurrying cannot cut the handler's own work
         if self.u(o, "hurry") < p and o.due_unit > earliest:
-            o.lead_end = earliest + self.streams["hurry"].uniform() * (o.due_unit - earliest)
+            share = self.streams["hurry"].uniform()
+            if o.urgent:  # urgent work runs around the clock
+                o.lead_end = earliest + share * (o.due_unit - earliest)
+            else:  # the rest of the work is office time: the reply falls in office hours
+                w = self.cal.working_clock(earliest)
+                o.lead_end = self.cal.at_working_clock(w + share * (o.due_unit_clock - w))
         o.version += 1
         self.schedule(o.lead_end, self.reply_now, o, o.version)
 
