@@ -93,7 +93,7 @@ class Order:
         self.responsible = responsible  # the unit the responsibility list names
         self.unit = responsible  # the unit holding it now (CENTRE = -1: the centre itself)
         self.arrival = 0.0
-        self.sign_due = math.inf  # sign-for deadline of the current dispatch (hours)
+        self.sign_due = math.inf  # sign-for deadline after a redispatch (the first: at intake)
         self.hops = 0  # returns and redispatches so far
         self.round = 0  # handling rounds after the first (send-backs, reopens)
         self.reopens = 0

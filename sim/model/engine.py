@@ -19,7 +19,7 @@ from sim.log import EventLog
 from sim.mechanisms import REGISTRY
 from sim.memory import as_array, release_freed_memory
 from sim.model.clock import Environment, Wake  # noqa: F401  (Environment: re-exported for tests)
-from sim.model.intake import compute_intake
+from sim.model.intake import Intake, compute_intake
 from sim.model.kernel import ModelKernel
 from sim.model.lifecycle import FATE_BITS, Lifecycle
 from sim.model.state import RunState
@@ -54,7 +54,7 @@ class Model(RunState):
             o.normals.pop(name, None)
         # typed arrays: scalar indexing is as fast as a list's, at 1/4 of the memory
         times, dues = as_array("d", o.time), as_array("d", intake.due_std)
-        sign_dues = as_array("d", intake.sign_due)
+        self._count_first_signs(intake)
         cats, topics, resp = as_array("b", o.category), as_array("i", o.topic), as_array("i", self.responsible)
         urgent, hard = as_array("b", o.urgent), as_array("b", o.hard)
         units, used = as_array("i", intake.first_unit), as_array("q", intake.used_bits)
@@ -77,7 +77,6 @@ class Model(RunState):
                 order.due_std = order.due_unit = dues[i]
                 centre_reply(order)
             else:
-                order.sign_due = sign_dues[i]
                 sign_at(order, now)
             k += 1
             if not k & 0xFFF:
@@ -87,6 +86,25 @@ class Model(RunState):
 
         if n:
             schedule(first_in_sequence[0], first_event, None)
+
+    def _count_first_signs(self, intake: Intake) -> None:
+        """The first sign-fors, like the rest of intake, depend on nothing in the run: count
+        them in the units' declared monthly indicators at once (by the month of the sign-for;
+        the lifecycle counts sign-fors after a redispatch one by one)."""
+        first = np.asarray(intake.first_time)
+        unit = np.asarray(intake.first_unit)
+        rows = (unit != CENTRE) & (first < self.horizon)
+        month = np.searchsorted(self.month_starts, first[rows], side="right")  # (month_of)
+        late = (first > np.asarray(intake.sign_due))[rows]
+        n_months = len(self.month_starts) + 1
+        size = len(self.units) * n_months
+        key = unit[rows] * n_months + month
+        signs = np.bincount(key, minlength=size).reshape(len(self.units), n_months)
+        lates = np.bincount(key[late], minlength=size).reshape(len(self.units), n_months)
+        for u, handling_unit in enumerate(self.units):
+            for m in np.nonzero(signs[u])[0]:
+                handling_unit.months[m].signs += int(signs[u, m])
+                handling_unit.months[m].late_signs += int(lates[u, m])
 
     def _ticks(self) -> None:
         quarters = set(self.quarter_starts)

@@ -208,14 +208,16 @@ class Lifecycle:
         self.schedule(when, self.sign, o)
 
     def sign(self, o: Order) -> None:
-        self.sign_at(o, self.m.env.now)
-
-    def sign_at(self, o: Order, now: float) -> None:
-        """The unit signs for the order (签收) at ``now``, the current time."""
+        """A sign-for after a redispatch (the first sign-fors are counted at intake)."""
+        now = self.m.env.now
         month = self.units[o.unit].months[bisect_right(self.month_starts, now)]  # (Model.month_of)
         month.signs += 1
         if now > o.sign_due:
             month.late_signs += 1
+        self.sign_at(o, now)
+
+    def sign_at(self, o: Order, now: float) -> None:
+        """The unit signs for the order (签收) at ``now``, the current time."""
         if o.unit != o.responsible:
             self.record(o.id, Act.SIGN, now, o.unit, self.reply_due(o, now))
             back = -self.scn.routing.return_working_hours * math.log(1.0 - self.streams["route"].uniform())
