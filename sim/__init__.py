@@ -7,6 +7,8 @@ Public API::
     res = sim.simulate(scn, seed=1)
     res.kpis(); res.monthly(); res.by_unit(); res.events; res.orders
     res.save("results/baseline")
+    sim.sweep(scn, grid={"mechanisms.one_team.inspectors": [0, 2, 4]}, seeds=range(1, 6))
+    sim.compare(scn, variants={"no_team": {"mechanisms.one_team.enabled": False}}, seeds=30)
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from sim import mechanisms as _policies  # noqa: E402,F401  isort: skip
 if TYPE_CHECKING:
     from sim.result import Result
 
-__all__ = ["Scenario", "ScenarioError", "load_scenario", "with_overrides", "simulate", "Result"]
+__all__ = [
+    "Scenario", "ScenarioError", "load_scenario", "with_overrides", "simulate", "Result",
+    "sweep", "compare",
+]
 __version__ = "0.1.0"
 
 
@@ -42,6 +47,20 @@ def simulate(
         scenario = with_overrides(scenario, overrides)
     log = run_model(scenario, seed, stream_to)
     return Result.from_log(scenario, seed, log)
+
+
+def sweep(*args: Any, **kwargs: Any) -> Any:
+    """A parameter sweep (grid, LHS, Sobol, Morris); see :func:`sim.batch.study.sweep`."""
+    from sim.batch.study import sweep as _sweep
+
+    return _sweep(*args, **kwargs)
+
+
+def compare(*args: Any, **kwargs: Any) -> Any:
+    """Variants against a base on common seeds; see :func:`sim.batch.study.compare`."""
+    from sim.batch.study import compare as _compare
+
+    return _compare(*args, **kwargs)
 
 
 def __getattr__(name: str) -> Any:

@@ -124,35 +124,26 @@ def _report_run(scn: Any, seed: int, res: Any) -> None:
     print(res.open_ages().T.to_string())
 
 
-def _one_replication(job: tuple[Any, int]) -> dict[str, float]:
-    import sim
-
-    scn, seed = job
-    res = sim.simulate(scn, seed=seed)
-    row = res.kpis().iloc[0].to_dict()
-    row["seed"] = seed
-    for band, n in res.open_ages()["open_orders"].items():
-        row[f"open_age_{band}"] = n
-    return row
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     import pandas as pd
 
     import sim
-    from sim.batch.executors import default_workers, run_all
+    from sim.batch.design import variants_design
     from sim.batch.stats import mean_ci
+    from sim.batch.study import run_study
     from sim.summary import format_value
     from sim.targets import default_targets_path, load_targets
 
     targets_path = Path(args.targets) if args.targets else default_targets_path(args.scenario)
     targets = load_targets(targets_path)
     seeds = parse_seeds(args.seeds)
-    scn = sim.load_scenario(args.scenario, overrides=_parse_sets(args.set))
-    workers = args.workers or default_workers()
-    print(f"# check {scn.name} against {targets_path}: {len(seeds)} replications on {workers} workers")
-    rows = run_all(_one_replication, [(scn, s) for s in seeds], workers, _progress("replications"))
-    runs = pd.DataFrame(rows).set_index("seed")
+    fixed = _parse_sets(args.set)
+    scn = sim.load_scenario(args.scenario, overrides=fixed)
+    print(f"# check {scn.name} against {targets_path}: {len(seeds)} replications")
+    study = run_study(scn, variants_design({}, {}), seeds, scenario_path=args.scenario,
+                      executor=args.executor, jobs=args.jobs, scheduler=args.scheduler,
+                      targets=targets, kind="check")
+    runs = study.runs[study.runs["status"] == "ok"].set_index("seed")
     lines = []
     failed = 0
     for key, target in targets.targets.items():
@@ -173,8 +164,151 @@ def cmd_check(args: argparse.Namespace) -> int:
     ages = runs[[c for c in runs.columns if c.startswith("open_age_")]].mean()
     print("\n未办结工单账龄 open orders at the horizon by age (working days), mean over seeds:")
     print(ages.rename(lambda c: c.removeprefix("open_age_")).round(1).to_frame("open_orders").T.to_string())
+    _report_failed_runs(study)
     print(f"\n{len(lines) - failed} passed, {failed} failed")
-    return EXIT_FAIL if failed else EXIT_OK
+    return EXIT_FAIL if failed or study.failed else EXIT_OK
+
+
+# -- batch studies: sweep, compare ------------------------------------------------------------------
+def _report_failed_runs(study: Any) -> None:
+    if study.failed:
+        first = study.runs[study.runs["status"] != "ok"].iloc[0]
+        print(
+            f"\n{study.failed} of {len(study.runs)} runs failed (first: {first['point']} seed "
+            f"{first['seed']}: {first['error']}); see the error column of runs.parquet",
+            file=sys.stderr,
+        )
+
+
+def _study_args(args: argparse.Namespace) -> dict[str, Any]:
+    if args.out:
+        _check_writable(Path(args.out))
+    return {
+        "seeds": parse_seeds(args.seeds),
+        "overrides": _parse_sets(args.set),
+        "executor": args.executor,
+        "jobs": args.jobs,
+        "scheduler": args.scheduler,
+        "out": args.out,
+        "overwrite": args.overwrite,
+        "keep_logs": args.keep_logs,
+        "targets": args.targets,
+    }
+
+
+def _parse_ranges(items: Sequence[str] | None) -> dict[str, tuple[float, float]]:
+    out: dict[str, tuple[float, float]] = {}
+    for item in items or []:
+        key, _, text = item.partition("=")
+        lo, sep, hi = text.partition(":")
+        try:
+            if not key.strip() or not sep:
+                raise ValueError
+            out[key.strip()] = (float(lo), float(hi))
+        except ValueError:
+            raise UserError(f"--range {item}: expected FIELD.PATH=LO:HI, e.g. handling.scale=0.8:1.3") from None
+    return out
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.batch.design import parse_grid
+    from sim.batch.study import sweep
+
+    study = sweep(
+        args.scenario, grid=parse_grid(args.grid or []), ranges=_parse_ranges(args.range),
+        lhs=args.lhs, sobol=args.sobol, morris=args.morris, design_seed=args.design_seed,
+        **_study_args(args),
+    )
+    _print_study(study)
+    return EXIT_FAIL if study.failed else EXIT_OK
+
+
+def _parse_variants(items: Sequence[str] | None) -> dict[str, dict[str, Any]]:
+    from sim.scenario import parse_value
+
+    out: dict[str, dict[str, Any]] = {}
+    for item in items or []:
+        name, _, assignment = item.partition("=")
+        path, eq, value = assignment.partition("=")
+        if not name.strip() or not eq or not path.strip():
+            raise UserError(
+                f"--variant {item}: expected NAME=FIELD.PATH=VALUE, e.g. "
+                f"no_team=mechanisms.one_team.enabled=false"
+            )
+        out.setdefault(name.strip(), {})[path.strip()] = parse_value(value.strip())
+    return out
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.batch.study import compare
+
+    ablate = [a.strip() for a in args.ablate.split(",")] if args.ablate else None
+    study = compare(args.scenario, variants=_parse_variants(args.variant), against=args.against,
+                    ablate=ablate, **_study_args(args))
+    _print_study(study, all_indicators=args.all_indicators)
+    return EXIT_FAIL if study.failed else EXIT_OK
+
+
+HEADLINE = ("received", "closure_rate", "on_time_reply_rate", "satisfaction", "ttc_mean_wd",
+            "backlog_mean", "handler_hours")
+
+
+def _headline(study: Any) -> list[str]:
+    """The indicators printed: the headline ones and those with a target."""
+    targets = (study.manifest.get("targets") or {}).get("targets", {})
+    return list(dict.fromkeys([*HEADLINE, *targets]))
+
+
+def _print_study(study: Any, all_indicators: bool = False) -> None:
+    import pandas as pd
+
+    from sim.summary import format_value
+
+    m = study.manifest
+    print(
+        f"# {m['kind']} of {m['scenario'] or 'scenario'}: {len(study.runs)} runs "
+        f"({study.computed} run now, {study.reused} reused) on {m['workers']} worker(s) "
+        f"[{m['executor']}] in {study.wall_seconds:.1f} s"
+    )
+    if study.effects is not None:
+        e = study.effects.dropna(subset=["diff"])
+        if not all_indicators:
+            e = e[e["indicator"].isin(_headline(study))]
+        table = pd.DataFrame({
+            "variant": e["variant"],
+            "indicator": e["indicator"],
+            "base": [format_value(i, v) for i, v in zip(e["indicator"], e["base_mean"], strict=True)],
+            "variant mean": [format_value(i, v) for i, v in zip(e["indicator"], e["variant_mean"], strict=True)],
+            "diff": e["diff"].map(lambda v: f"{v:+.4g}"),
+            "95% CI (paired)": [f"[{lo:+.4g}, {hi:+.4g}]" for lo, hi in zip(e["ci_low"], e["ci_high"], strict=True)],
+            "": ["*" if (lo > 0 or hi < 0) else "" for lo, hi in zip(e["ci_low"], e["ci_high"], strict=True)],
+        })
+        print(table.to_string(index=False))
+        print("* the 95 % CI of the paired difference (same seeds) excludes zero")
+        if not all_indicators:
+            where = f"{study.out}/effects.csv" if study.out is not None else "--all-indicators"
+            print(f"headline indicators only; every indicator: {where}")
+    else:
+        s = study.summary
+        keys = [k for k in ("closure_rate", "on_time_reply_rate", "satisfaction", "ttc_mean_wd",
+                            "backlog_mean") if k in set(s["indicator"])]
+        s = s[s["indicator"].isin(keys)]
+        params = [c for c in s.columns if c not in ("point", "indicator", "n", "mean", "std",
+                                                     "ci_half", "target", "target_share")]
+        s = s.assign(value=[f"{format_value(i, v)} ± {format_value(i, h)}"
+                            for i, v, h in zip(s["indicator"], s["mean"], s["ci_half"], strict=True)])
+        wide = s.pivot(index=["point", *params], columns="indicator", values="value")[keys]
+        print(wide.reset_index().to_string(index=False))
+        print("mean ± 95 % CI half-width over seeds")
+        if study.sensitivity is not None and len(study.sensitivity):
+            sens = study.sensitivity[study.sensitivity["indicator"].isin(keys)]
+            cols = (["S1", "S1_conf", "ST", "ST_conf"] if m["design"]["method"] == "sobol"
+                    else ["mu_star", "mu_star_conf", "sigma"])
+            print(sens[["indicator", "parameter", *cols]].round(4).to_string(index=False))
+    _report_failed_runs(study)
+    if study.out is not None:
+        files = sorted(p.name for p in study.out.iterdir() if not p.name.startswith("."))
+        print(f"wrote {study.out}/ ({', '.join(files)})")
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -200,6 +334,25 @@ def _progress(desc: str):
 
 
 # -- parser -------------------------------------------------------------------------------------
+def _executor_args(p: argparse.ArgumentParser, workers_alias: bool = False) -> None:
+    names = ["--jobs", "--workers"] if workers_alias else ["--jobs"]
+    p.add_argument(*names, dest="jobs", type=int, default=None,
+                   help="number of workers (default: all cores)")
+    p.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
+                   help="where runs execute (default processes)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                   help="Dask scheduler address (default: start a local cluster)")
+
+
+def _study_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", metavar="PATH=VALUE", help="fixed override, every run")
+    p.add_argument("--out", help="study folder (resumable): runs.parquet, summary.csv, ...")
+    p.add_argument("--overwrite", action="store_true", help="replace a different study in --out")
+    p.add_argument("--keep-logs", action="store_true", help="also save each run's folder under --out/logs")
+    p.add_argument("--targets", help="targets TOML (default: <scenario>.targets.toml if present)")
+    _executor_args(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="hotline",
@@ -222,9 +375,38 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("scenario")
     check.add_argument("--targets", help="targets TOML (default: <scenario>.targets.toml beside it)")
     check.add_argument("--seeds", default="1-20", help="seeds, e.g. 1-20 (default) or 1,2,3")
-    check.add_argument("--workers", type=int, default=0, help="processes (default: all cores)")
     check.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a field")
+    _executor_args(check, workers_alias=True)
     check.set_defaults(fn=cmd_check)
+
+    sweep = sub.add_parser("sweep", help="sweep parameters: a grid, or LHS/Sobol/Morris over ranges")
+    sweep.add_argument("scenario")
+    sweep.add_argument("--grid", action="append", metavar="PATH=V1,V2,...",
+                       help="values of one swept field (TOML values, split at top-level commas)")
+    sweep.add_argument("--range", action="append", metavar="PATH=LO:HI",
+                       help="range of one field for --lhs/--sobol/--morris (integer fields floored)")
+    design = sweep.add_mutually_exclusive_group()
+    design.add_argument("--lhs", type=int, metavar="N", help="Latin hypercube of N points")
+    design.add_argument("--sobol", type=int, metavar="N", help="Saltelli design, N a power of two")
+    design.add_argument("--morris", type=int, metavar="R", help="Morris design of R trajectories")
+    sweep.add_argument("--design-seed", type=_seed, default=1, help="seed of the design (default 1)")
+    sweep.add_argument("--seeds", default="1", help="replication seeds at every point (default 1)")
+    _study_flags(sweep)
+    sweep.set_defaults(fn=cmd_sweep)
+
+    cmp_ = sub.add_parser("compare", help="variants against the base on common seeds (paired CIs)")
+    cmp_.add_argument("scenario")
+    cmp_.add_argument("--variant", action="append", metavar="NAME=PATH=VALUE",
+                      help="a variant's override (repeat a NAME for several overrides)")
+    cmp_.add_argument("--against", action="append", metavar="SCENARIO.toml",
+                      help="another scenario file as a variant (named by its file stem)")
+    cmp_.add_argument("--ablate", metavar="all|NAME,...",
+                      help="each enabled 六个一 mechanism off alone, then all off")
+    cmp_.add_argument("--seeds", default="1-20", help="seeds shared by every variant (default 1-20)")
+    cmp_.add_argument("--all-indicators", action="store_true",
+                      help="print every indicator (effects.csv always has them all)")
+    _study_flags(cmp_)
+    cmp_.set_defaults(fn=cmd_compare)
 
     schema = sub.add_parser("schema", help="print the scenario field reference (Markdown)")
     schema.add_argument("--out", help="write it to this file instead")
