@@ -30,7 +30,8 @@ def indicators_of(res: Any) -> dict[str, float]:
     """The year indicators and open orders by age (``open_age_<band>``) of a Result."""
     row = {k: float(v) for k, v in res.kpis().iloc[0].items()}
     for band, n in res.open_ages()["open_orders"].items():
-        row[f"open_age_{band}"] = float(n)
+        # the age table may repeat the year table's mean and p90 (open_age_mean_wd ...): keep those
+        row.setdefault(f"open_age_{band}", float(n))
     return row
 
 

@@ -285,15 +285,20 @@ def run_study(
         if store is not None:
             store.open(definition, overwrite)
         done = store.finished() if store is not None else {}
+        # two points may be the same scenario (a variant setting the base's own value, a file
+        # compared with itself): their runs share a key and run once
         plan = [(i, s, run_key(shas[i], s)) for i in range(len(scns)) for s in seeds]
-        records = {key: done[key] for _, _, key in plan if key in done}
+        first = {}
+        for i, s, key in plan:
+            first.setdefault(key, (i, s))
+        records = {key: done[key] for key in first if key in done}
         todo = [
             RunJob(key, design.names[i], s, scns[i],
                    str(store.logs_folder(design.names[i], s)) if keep_logs and store else None)
-            for i, s, key in plan if key not in records
+            for key, (i, s) in first.items() if key not in records
         ]
         reused = len(records)
-        bar = _bar(len(plan), reused, f"{kind} ({ex.workers} workers)", progress)
+        bar = _bar(len(first), reused, f"{kind} ({ex.workers} workers)", progress)
         try:
             for rec in ex.map_unordered(run_one, todo, on_error=lost_run):
                 if store is not None:
@@ -304,7 +309,7 @@ def run_study(
             bar.close()
     finally:
         ex.close()
-    ordered = [records[key] for _, _, key in plan]
+    ordered = [records[key] | {"point": design.names[i]} for i, _, key in plan]
     runs = runs_table(ordered, design, kind)
     summary = summary_table(runs, design, targets)
     effects = effects_table(runs, design) if kind == "compare" else None
@@ -355,7 +360,7 @@ def _bar(total: int, initial: int, desc: str, enabled: bool):
 def indicator_columns(runs: pd.DataFrame) -> list[str]:
     """The indicator columns of a runs table: the year indicators, then open orders by age."""
     cols = [c for c in INDICATORS if c in runs.columns]
-    return cols + [c for c in runs.columns if c.startswith("open_age_")]
+    return cols + [c for c in runs.columns if c.startswith("open_age_") and c not in cols]
 
 
 def _param_value(v: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 from sim.batch.store import StudyError
 
 IN_FLIGHT_PER_WORKER = 2
-CONNECT_TIMEOUT = "10s"
+CONNECT_TIMEOUT = "5s"
 
 
 class DaskExecutor:
