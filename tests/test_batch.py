@@ -258,6 +258,11 @@ def test_ablate_all_is_each_enabled_mechanism_then_all_off():
     partial = sim.with_overrides(base, {"mechanisms.one_set.enabled": False})
     assert "no_one_set" not in ablation_variants(partial, "all")
     assert list(ablation_variants(base, ["one_team"])) == ["no_one_team"]
+    # a policy outside the 六个一 (first contact) is never ablated, even when switched on
+    with_fc = sim.with_overrides(base, {"mechanisms.first_contact.enabled": True})
+    assert ablation_variants(with_fc, "all") == v
+    with pytest.raises(StudyError, match="--ablate first_contact: unknown mechanism"):
+        ablation_variants(base, ["first_contact"])
 
 
 def test_compare_cli_writes_effects(tmp_path, capsys):

@@ -12,18 +12,24 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from sim.scenario import Scenario
+from sim.scenario import Scenario, from_dict
 
 
 @dataclass(frozen=True)
 class RunJob:
-    """One (design point, seed): ``key`` from the store, ``logs`` a folder path or None."""
+    """One (design point, seed): ``key`` from the store, ``scenario`` the validated scenario's
+    ``model_dump()`` (plain data: the schema's policy tables are built at import, so a worker
+    validates the data again rather than unpickling model classes), ``logs`` a folder or None."""
 
     key: str
     point: str
     seed: int
-    scenario: Scenario
+    scenario: dict[str, Any]
     logs: str | None = None
+
+    @classmethod
+    def of(cls, key: str, point: str, seed: int, scenario: Scenario, logs: str | None = None) -> RunJob:
+        return cls(key, point, seed, scenario.model_dump(mode="python"), logs)
 
 
 def indicators_of(res: Any) -> dict[str, float]:
@@ -45,7 +51,7 @@ def run_one(job: RunJob) -> dict[str, Any]:
     wall, cpu = time.perf_counter(), time.process_time()
     record: dict[str, Any] = {"key": job.key, "point": job.point, "seed": job.seed}
     try:
-        res = sim.simulate(job.scenario, seed=job.seed)
+        res = sim.simulate(from_dict(job.scenario, f"design point {job.point}"), seed=job.seed)
         record["indicators"] = indicators_of(res)
         if job.logs:
             res.save(job.logs)

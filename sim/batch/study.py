@@ -33,12 +33,16 @@ from sim.batch.store import (
     write_atomic,
 )
 from sim.kpi import INDICATORS
-from sim.scenario import Scenario, ScenarioError, apply_override, from_dict, load_scenario
+from sim.scenario import (  # SIX: the 六个一, what --ablate all switches off (not first_contact)
+    SIX,
+    Scenario,
+    ScenarioError,
+    apply_override,
+    from_dict,
+    load_scenario,
+)
 from sim.targets import Targets, default_targets_path, load_targets
 
-# the 六个一 mechanisms an ablation switches off (an added policy such as first_contact, off
-# by default, is not one of them)
-SIX = ("one_model", "one_list", "one_standard", "one_team", "one_set", "one_plan")
 TIMING = ("wall_seconds", "cpu_seconds")
 BOM = "utf-8-sig"
 
@@ -293,7 +297,7 @@ def run_study(
             first.setdefault(key, (i, s))
         records = {key: done[key] for key in first if key in done}
         todo = [
-            RunJob(key, design.names[i], s, scns[i],
+            RunJob.of(key, design.names[i], s, scns[i],
                    str(store.logs_folder(design.names[i], s)) if keep_logs and store else None)
             for key, (i, s) in first.items() if key not in records
         ]
