@@ -7,6 +7,7 @@ naming the file and the field, and exit with status 2: no traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -180,6 +181,19 @@ def _report_failed_runs(study: Any) -> None:
         )
 
 
+@contextlib.contextmanager
+def _resumable(out: str | None):
+    """Ctrl-C in a study: the finished runs are kept in the store; say how to resume."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if out:
+            print(f"hotline: interrupted; finished runs are kept in {out}/.runs: run the same "
+                  f"command again to resume", file=sys.stderr)
+            raise SystemExit(130) from None
+        raise
+
+
 def _study_args(args: argparse.Namespace) -> dict[str, Any]:
     if args.out:
         _check_writable(Path(args.out))
@@ -214,11 +228,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.batch.design import parse_grid
     from sim.batch.study import sweep
 
-    study = sweep(
-        args.scenario, grid=parse_grid(args.grid or []), ranges=_parse_ranges(args.range),
-        lhs=args.lhs, sobol=args.sobol, morris=args.morris, design_seed=args.design_seed,
-        **_study_args(args),
-    )
+    with _resumable(args.out):
+        study = sweep(
+            args.scenario, grid=parse_grid(args.grid or []), ranges=_parse_ranges(args.range),
+            lhs=args.lhs, sobol=args.sobol, morris=args.morris, design_seed=args.design_seed,
+            **_study_args(args),
+        )
     _print_study(study)
     return EXIT_FAIL if study.failed else EXIT_OK
 
@@ -243,8 +258,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.batch.study import compare
 
     ablate = [a.strip() for a in args.ablate.split(",")] if args.ablate else None
-    study = compare(args.scenario, variants=_parse_variants(args.variant), against=args.against,
-                    ablate=ablate, **_study_args(args))
+    with _resumable(args.out):
+        study = compare(args.scenario, variants=_parse_variants(args.variant),
+                        against=args.against, ablate=ablate, **_study_args(args))
     _print_study(study, all_indicators=args.all_indicators)
     return EXIT_FAIL if study.failed else EXIT_OK
 
