@@ -287,7 +287,8 @@ def run_study(
     started = time.perf_counter()
     try:
         if store is not None:
-            store.open(definition, overwrite)
+            # the scenario file's path is not part of the identity (its content hash is)
+            store.open({k: v for k, v in definition.items() if k != "scenario"}, overwrite)
         done = store.finished() if store is not None else {}
         # two points may be the same scenario (a variant setting the base's own value, a file
         # compared with itself): their runs share a key and run once
