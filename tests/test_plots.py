@@ -374,7 +374,9 @@ def test_hotline_plot_run_folder(run_folder, capsys):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("sim.report.figures", no_drawing)
+        mp.setattr(Result, "load", no_drawing)  # nor loads the event log again
         html = build_report(run_folder).read_text(encoding="utf-8")
+    assert "前五名" in html and "区城管局" in html  # the league table, from charts/league_table.csv
     assert html.count('src="data:image/png;base64,') == len(RUN_CHARTS)
     assert current_pngs(run_folder, "en") is None  # another language: drawn afresh
 

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from sim.kpi import INDICATORS
 from sim.plots import study
-from sim.plots.response import indicator_label
+from sim.plots.response import UNITS
 from sim.plots.style import COLOURS, Source, new_figure, resolve_lang, safe_text, title, tr
 
 
@@ -49,8 +49,9 @@ def figure(effects: pd.DataFrame, source: Source, lang: str = "both",
         ax.set_ylim(len(variants) - 0.5, -0.5)
         zh, en, _ = INDICATORS.get(key, (key, key, ""))
         ax.set_title(tr(lang, zh, en), fontsize=9)
+        unit = UNITS.get(INDICATORS.get(key, ("", "", "ratio"))[2], UNITS["ratio"])
         ax.set_xlabel(tr(lang, "差值（百分点）", "difference (percentage points)") if rate else
-                      indicator_label(key, lang).replace("\n", " ") + tr(lang, " 差值", " difference"), fontsize=8)
+                      tr(lang, f"差值（{unit[0]}）", f"difference ({unit[1]})"), fontsize=8)
         ax.grid(axis="x", alpha=0.3)
     for ax in axes[n:]:
         fig.delaxes(ax)

@@ -17,13 +17,16 @@ MAX_LINES = 8  # more values of the second parameter than this: one line over al
 MAX_CATEGORIES = 15  # more x values than this (a Latin hypercube): points, no band
 
 
+UNITS = {"rate": ("%", "%"), "days": ("工作日", "working days"), "count": ("件", "orders"),
+         "hours": ("小时", "hours"), "ratio": ("比值", "ratio")}
+
+
 def indicator_label(key: str, lang: str) -> str:
+    """An indicator's name with its unit (the English names of days indicators carry it)."""
     zh, en, kind = INDICATORS.get(key, (key, key, "ratio"))
-    unit = {"rate": ("%", "%"), "days": ("工作日", "working days"), "count": ("件", "orders"),
-            "hours": ("小时", "hours")}.get(kind)
-    if unit is None:
-        return tr(lang, zh, en, sep="\n")
-    return tr(lang, f"{zh}（{unit[0]}）", f"{en} ({unit[1]})", sep="\n")
+    unit = UNITS.get(kind, UNITS["ratio"])
+    en_unit = "" if unit[1] in en else f" ({unit[1]})"
+    return tr(lang, f"{zh}（{unit[0]}）", f"{en}{en_unit}", sep="\n")
 
 
 def figure(

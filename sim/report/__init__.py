@@ -56,9 +56,11 @@ def _png_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def chart_images(folder: Path, lang: str, targets: str | Path | None, res=None) -> list[dict[str, str]]:
-    """[{name, title, uri}] for every chart of the folder: reused from charts/ when current."""
-    pngs = current_pngs(folder, lang, targets)
+def chart_images(folder: Path, lang: str, targets: str | Path | None, res=None,
+                 pngs: dict[str, bytes] | None = None) -> list[dict[str, str]]:
+    """[{name, title, uri}] for every chart of the folder: ``pngs`` (or those in charts/ when
+    current), else drawn now."""
+    pngs = pngs if pngs is not None else current_pngs(folder, lang, targets)
     if pngs is None:
         pngs = {}
         for name, fig in figures(folder, lang, targets, res):
@@ -109,10 +111,8 @@ def _scenario_rows(scn) -> list[tuple[str, str]]:
     ]
 
 
-def _league_rows(res, n: int = 5) -> dict[str, list[dict[str, str]]]:
-    from sim.plots.data import league_table
-
-    table = league_table(res)
+def _league_rows(table: pd.DataFrame, n: int = 5) -> dict[str, list[dict[str, str]]]:
+    """The top and bottom ``n`` units by annual score, from ``data.league_table``'s table."""
     if table.empty:
         return {"top": [], "bottom": []}
     year = table.groupby(["unit", "kind"], sort=False).agg(
@@ -140,26 +140,39 @@ def _table_html(df: pd.DataFrame, digits: int = 4) -> str:
 
 
 def run_context(folder: Path, lang: str, targets_path: str | Path | None) -> dict[str, Any]:
+    from sim.plots.data import league_table
+    from sim.plots.folder import CHARTS
     from sim.result import Result
+    from sim.scenario import from_dict, read_toml
 
-    res = Result.load(folder)
-    targets, found = find_targets(folder, res.scenario.name, targets_path)
+    pngs = current_pngs(folder, lang, targets_path)
+    stored_league = folder / CHARTS / "league_table.csv"
+    if pngs is not None and stored_league.is_file():
+        # hotline plot drew everything from this folder's data: no need to load the event log
+        res = None
+        scenario = from_dict(read_toml(folder / "scenario.toml"), str(folder / "scenario.toml"))
+        league = pd.read_csv(stored_league, encoding="utf-8-sig")
+    else:
+        res = Result.load(folder)
+        scenario = res.scenario
+        league = league_table(res)
+    targets, found = find_targets(folder, scenario.name, targets_path)
     k = pd.read_csv(folder / "kpi_year.csv", encoding="utf-8-sig", index_col=0).iloc[0]
     sentence_zh, sentence_en = annual_sentence(k).split("\n")
     manifest = read_manifest(folder)
     return {
         "kind": "run",
-        "heading": tr(lang, f"{res.scenario.name} 年度总结", f"{res.scenario.name}: annual report"),
+        "heading": tr(lang, f"{scenario.name} 年度总结", f"{scenario.name}: annual report"),
         "sentence_zh": sentence_zh if lang != "en" else "",
         "sentence_en": sentence_en if lang != "zh" else "",
         "indicators": _indicator_rows(k, targets),
         "targets_file": str(found) if found else "",
-        "charts": chart_images(folder, lang, targets_path, res),
-        "league": _league_rows(res),
-        "assessed": bool(res.scenario.mechanisms.one_set.enabled),
-        "scenario": _scenario_rows(res.scenario),
+        "charts": chart_images(folder, lang, targets_path, res, pngs),
+        "league": _league_rows(league),
+        "assessed": bool(scenario.mechanisms.one_set.enabled),
+        "scenario": _scenario_rows(scenario),
         "manifest": manifest,
-        "seed": res.seed,
+        "seed": manifest.get("seed", ""),
     }
 
 
