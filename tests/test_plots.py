@@ -157,7 +157,7 @@ def test_cohorts_accept_year_month_labels(res, monkeypatch):
 
 
 def league_by_hand(res) -> pd.DataFrame:
-    """The same indicators straight from the event log with pandas (an independent count)."""
+    """The indicators straight from the event log with pandas (an independent count)."""
     ev = res.events
     start = pd.Timestamp(res.scenario.run.start)
     ev = ev[ev["unit"] >= 0].assign(month=(start + pd.to_timedelta(ev["time"], unit="h")).dt.strftime("%Y-%m"))
@@ -168,22 +168,41 @@ def league_by_hand(res) -> pd.DataFrame:
     out["callbacks"] = cb.groupby(["unit", "month"]).size()
     out["dissatisfied"] = cb[cb["outcome"] == 3].groupby(["unit", "month"]).size()
     out["criticisms"] = ev[ev["activity"] == Act.CRITICISE].groupby(["unit", "month"]).size()
-    out = out.fillna(0)
-    dis = np.where(out["callbacks"] > 0, out["dissatisfied"] / out["callbacks"].clip(lower=1), 0.0)
-    out["score"] = 1 - out["late"] / out["replies"] - 2.0 * dis - 0.05 * out["criticisms"]
-    return out
+    out["sendbacks"] = ev[ev["activity"] == Act.SENDBACK].groupby(["unit", "month"]).size()
+    out["signs"] = ev[ev["activity"] == Act.SIGN].groupby(["unit", "month"]).size()
+    return out.fillna(0)
 
 
-def test_league_heatmap_is_the_assessment_score_from_the_log(res):
+def test_league_heatmap_is_the_assessment_score_from_the_log(small_scenario):
+    # non-zero weights on every declared indicator, so each term is checked
+    weights = {"late_sign_share": -1.0, "sendback_share": -3.0}
+    res = sim.simulate(sim.with_overrides(small_scenario, {f"mechanisms.one_set.weights.{k}": v
+                                                         for k, v in weights.items()}), seed=1)
     table = data.league_table(res)
     hand = league_by_hand(res)
     names = {i: u.name for i, u in enumerate(res.scenario.units)}
-    got = table.set_index(["unit", "month"])["score"]
-    want = hand["score"].rename(index=names, level=0)
-    assert len(got) == len(want)
-    assert np.allclose(got.loc[want.index].to_numpy(), want.to_numpy())
+    hand = hand.rename(index=names, level=0)
+    got = table.set_index(["unit", "month"])
+    assert len(got) == len(hand)
+    for col, want in (("replies", "replies"), ("late_replies", "late"), ("callbacks", "callbacks"),
+                      ("dissatisfied", "dissatisfied"), ("criticisms", "criticisms"),
+                      ("sendbacks", "sendbacks"), ("signs", "signs")):
+        assert np.array_equal(got.loc[hand.index, col].to_numpy(), hand[want].to_numpy()), col
+    # late sign-fors: for orders signed once, the orders table's on-time flag says the same
+    log = data.log_columns(res)
+    late_orders = set(log.order[data._late_signs(log)])
+    once = res.orders[(res.orders["returns"] == 0) & res.orders["first_sign"].notna()]
+    assert {o for o in once.index if not once.at[o, "on_time_sign"]} == late_orders & set(once.index)
+    w = data.assessment_weights(res.scenario)
+    assert w["late_sign_share"] == -1.0 and w["sendback_share"] == -3.0 and w["dissatisfied_share"] == -2.0
+    score = (w["on_time_reply_share"] * (1 - got["late_replies"] / got["replies"])
+             + w["late_sign_share"] * (got["late_signs"] / got["signs"].where(got["signs"] > 0)).fillna(0)
+             + w["sendback_share"] * got["sendbacks"] / got["replies"]
+             + w["dissatisfied_share"] * (got["dissatisfied"] / got["callbacks"].where(got["callbacks"] > 0)).fillna(0)
+             + w["criticisms"] * got["criticisms"])
+    assert np.allclose(got["score"], score)
     fig = sim.plots.league(res)
-    check_common(fig, str(SMALL_SEED))
+    check_common(fig, "1")
     ax = fig.axes[0]
     image = [a for a in ax.get_children() if isinstance(a, AxesImage)][0]
     grid = image.get_array()
@@ -194,8 +213,9 @@ def test_league_heatmap_is_the_assessment_score_from_the_log(res):
     assert list(annual.loc[rows]) == sorted(annual, reverse=True)  # best on top
     first = table[table["unit"] == rows[0]].set_index("month")["score"]
     assert np.allclose(np.ma.filled(grid[0], np.nan)[[int(m[5:]) - 1 for m in first.index]], first.to_numpy())
-    assert "recomputed from the event log" in fig._suptitle.get_text()
-    assert "assessment off" not in fig._suptitle.get_text()
+    subtitle = fig._suptitle.get_text()
+    assert "recomputed from the event log" in subtitle and "3 × send-backs per reply" in subtitle
+    assert "assessment off" not in subtitle
 
 
 def test_league_says_when_the_assessment_is_off(small_scenario):

@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.plots import data
-from sim.plots.style import COLOURS, Source, new_figure, resolve_lang, title, tr
+from sim.plots.style import COLOURS, Source, new_figure, resolve_lang, source_of, title, tr
 from sim.result import Result
 
 # indicator -> (Chinese, English)
@@ -74,7 +74,5 @@ def target_bounds(targets) -> dict[str, tuple[float, float]]:
 
 def cohorts(res: Result, lang: str = "both", source: Source | None = None, targets=None) -> Figure:
     """Chart 3 for a run (see ``figure``); ``targets`` a ``sim.targets.Targets`` or None."""
-    from sim.plots.run import source_of
-
     return figure(data.cohort_table(res), res.kpis().iloc[0], target_bounds(targets),
                   source or source_of(res), lang)

@@ -21,7 +21,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from sim.activities import ACTIVITY_NAMES, DISSATISFIED, SATISFIED, UNREACHED, Act
+from sim.activities import ACTIVITY_NAMES, DISSATISFIED, SATISFIED, Act
 from sim.result import Result
 
 # unit codes of the log's unit column that are not handling units
@@ -218,23 +218,69 @@ def ttc_by_category(res: Result) -> dict[str, np.ndarray]:
 
 
 # -- the league table (一套指标) -------------------------------------------------------------
-# The weights of the monthly assessment score in sim/mechanisms/one_set.py (OneSet.on_month):
-# on-time share - 2 x dissatisfied share - 0.05 x public criticisms.  The model does not record
-# the scores it computes (only speed changes), so the chart recomputes them from the log with
-# the same formula; recording them in the run folder is left to the mechanisms' owner.
-SCORE_DISSATISFIED_WEIGHT = 2.0
-SCORE_CRITICISM_WEIGHT = 0.05
+# The monthly assessment (sim/mechanisms/one_set.py) scores each unit on the month's declared
+# indicators with the scenario's weights (mechanisms.one_set.weights).  The model does not
+# record the scores it computes (only speed changes), so the chart recomputes them from the
+# event log with the same indicators and weights; recording them in the run folder is left to
+# the mechanisms' owner.
+# weight name -> (indicator column of the league table, Chinese, English)
+SCORE_TERMS = {
+    "on_time_reply_share": ("on_time_share", "按时答复率", "on-time reply share"),
+    "late_sign_share": ("late_sign_share", "超时签收率", "late sign-for share"),
+    "sendback_share": ("sendback_share", "退回重办率", "send-backs per reply"),
+    "dissatisfied_share": ("dissatisfied_share", "不满意率", "dissatisfied share"),
+    "criticisms": ("criticisms", "通报数", "criticisms"),
+}
+DEFAULT_WEIGHTS = {"on_time_reply_share": 1.0, "late_sign_share": 0.0, "sendback_share": 0.0,
+                   "dissatisfied_share": -2.0, "criticisms": -0.05}
+
+
+def assessment_weights(scenario) -> dict[str, float]:
+    """The scenario's assessment weights (the model's historical ones if it declares none)."""
+    weights = getattr(getattr(scenario.mechanisms, "one_set", None), "weights", None)
+    if weights is None:
+        return dict(DEFAULT_WEIGHTS)
+    return {key: float(getattr(weights, key, DEFAULT_WEIGHTS[key])) for key in SCORE_TERMS}
+
+
+def score_formula(weights: dict[str, float], lang: str) -> str:
+    """'score = 1 × on-time reply share − 2 × dissatisfied share − ...' (non-zero terms)."""
+    from sim.plots.style import tr
+
+    parts = []
+    for key, (_, zh, en) in SCORE_TERMS.items():
+        w = weights[key]
+        if w == 0:
+            continue
+        sign = "−" if w < 0 else "+"
+        parts.append((sign, f"{abs(w):g}×{zh}", f"{abs(w):g} × {en}"))
+    zh = " ".join(f"{s} {t}" for s, t, _ in parts).lstrip("+ ")
+    en = " ".join(f"{s} {t}" for s, _, t in parts).lstrip("+ ")
+    return tr(lang, f"得分 = {zh}", f"score = {en}", sep="\n")
+
+
+def _late_signs(log: LogColumns) -> np.ndarray:
+    """Rows of sign-fors after their sign-for deadline: a SIGN's deadline is the due time of
+    the order's ARRIVE or REDISPATCH just before it (rows of an order are in time order)."""
+    rows = np.nonzero(np.isin(log.act, [Act.ARRIVE, Act.REDISPATCH, Act.SIGN]) & (log.order >= 0))[0]
+    rows = rows[np.argsort(log.order[rows], kind="stable")]
+    prev, cur = rows[:-1], rows[1:]
+    is_sign = (log.act[cur] == Act.SIGN) & (log.order[prev] == log.order[cur]) & (log.act[prev] != Act.SIGN)
+    late = log.time[cur] > log.due[prev]
+    return cur[is_sign & late]
 
 
 @per_result
 def league_table(res: Result) -> pd.DataFrame:
-    """Per handling unit and event month: the indicators the monthly assessment ranks on.
+    """Per handling unit and event month: the indicators the monthly assessment ranks on, and
+    the score it would give them.
 
     Long table, one row per (unit, month) with replies > 0: unit (name), kind, month
-    ("2021-01"), replies, late_replies, on_time_share, callbacks (reached), dissatisfied,
-    dissatisfied_share, criticisms, score (the one_set formula above), annual_score (same
-    formula over the run, for sorting).  Counted by the month the event happened, as the
-    mechanism counts them."""
+    ("2021-01"), replies, late_replies, on_time_share, signs, late_signs, late_sign_share,
+    sendbacks, sendback_share, callbacks (reached), dissatisfied, dissatisfied_share,
+    criticisms, score (the scenario's weights, see ``assessment_weights``), annual_score (the
+    same over the run, criticisms per month on average, for sorting).  Counted by the month
+    the event happened, as the mechanism counts them."""
     log = log_columns(res)
     start = run_start(res)
     months = run_months(res)
@@ -243,50 +289,54 @@ def league_table(res: Result) -> pd.DataFrame:
 
     def tally(mask: np.ndarray) -> np.ndarray:
         rows = np.nonzero(mask & unit_ok)[0]
+        return tally_rows(rows)
+
+    def tally_rows(rows: np.ndarray) -> np.ndarray:
+        rows = rows[log.unit[rows] >= 0]
         m = month_index(start, log.time[rows]).clip(0, len(months) - 1)
         flat = log.unit[rows].astype(np.int64) * len(months) + m
         return np.bincount(flat, minlength=n_units * len(months)).reshape(n_units, len(months))
 
     reply = log.act == Act.REPLY
-    replies = tally(reply)
-    late = tally(reply & (log.time > log.due))
-    callback = log.act == Act.CALLBACK
-    reached = tally(callback & (log.outcome != UNREACHED) & (log.outcome >= SATISFIED))
-    dissatisfied = tally(callback & (log.outcome == DISSATISFIED))
-    criticisms = tally(log.act == Act.CRITICISE)
+    counts = {
+        "replies": tally(reply),
+        "late_replies": tally(reply & (log.time > log.due)),
+        "signs": tally(log.act == Act.SIGN),
+        "late_signs": tally_rows(_late_signs(log)),
+        "sendbacks": tally(log.act == Act.SENDBACK),
+        "callbacks": tally((log.act == Act.CALLBACK) & (log.outcome >= SATISFIED)),
+        "dissatisfied": tally((log.act == Act.CALLBACK) & (log.outcome == DISSATISFIED)),
+        "criticisms": tally(log.act == Act.CRITICISE),
+    }
+    weights = assessment_weights(res.scenario)
 
-    def score(r, lt, cb, ds, cr):
-        on_time = np.where(r > 0, 1.0 - lt / np.maximum(r, 1), np.nan)
-        dis = np.where(cb > 0, ds / np.maximum(cb, 1), 0.0)
-        return on_time, dis, on_time - SCORE_DISSATISFIED_WEIGHT * dis - SCORE_CRITICISM_WEIGHT * cr
+    def indicators(c: dict[str, np.ndarray], criticisms: np.ndarray) -> dict[str, np.ndarray]:
+        r = c["replies"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = {
+                "on_time_share": np.where(r > 0, 1.0 - c["late_replies"] / np.maximum(r, 1), np.nan),
+                "late_sign_share": np.where(c["signs"] > 0, c["late_signs"] / np.maximum(c["signs"], 1), 0.0),
+                "sendback_share": np.where(r > 0, c["sendbacks"] / np.maximum(r, 1), 0.0),
+                "dissatisfied_share": np.where(c["callbacks"] > 0, c["dissatisfied"] / np.maximum(c["callbacks"], 1), 0.0),
+                "criticisms": criticisms,
+            }
+        # terms added in the mechanism's order
+        out["score"] = sum(weights[key] * out[col] for key, (col, _, _) in SCORE_TERMS.items())
+        return out
 
-    on_time, dis, s = score(replies, late, reached, dissatisfied, criticisms)
-    # annual score: the year's shares, and criticisms per month on average (same scale)
-    n_months = max(1, len(months))
-    _, _, annual = score(
-        replies.sum(1), late.sum(1), reached.sum(1), dissatisfied.sum(1), criticisms.sum(1) / n_months
-    )
+    month = indicators(counts, counts["criticisms"])
+    year_counts = {k: v.sum(axis=1) for k, v in counts.items()}
+    year = indicators(year_counts, year_counts["criticisms"] / max(1, len(months)))
     rows = []
     for u, unit in enumerate(res.scenario.units):
-        for m, month in enumerate(months):
-            if replies[u, m] == 0:
+        for m, label in enumerate(months):
+            if counts["replies"][u, m] == 0:
                 continue
-            rows.append(
-                {
-                    "unit": unit.name,
-                    "kind": unit.kind,
-                    "month": month,
-                    "replies": int(replies[u, m]),
-                    "late_replies": int(late[u, m]),
-                    "on_time_share": float(on_time[u, m]),
-                    "callbacks": int(reached[u, m]),
-                    "dissatisfied": int(dissatisfied[u, m]),
-                    "dissatisfied_share": float(dis[u, m]),
-                    "criticisms": int(criticisms[u, m]),
-                    "score": float(s[u, m]),
-                    "annual_score": float(annual[u]),
-                }
-            )
+            row = {"unit": unit.name, "kind": unit.kind, "month": label}
+            row |= {k: int(v[u, m]) for k, v in counts.items()}
+            row |= {k: float(v[u, m]) for k, v in month.items() if k != "criticisms"}
+            row["annual_score"] = float(year["score"][u])
+            rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -6,7 +6,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from sim.plots import data
-from sim.plots.style import COLOURS, Source, new_figure, resolve_lang, title, tr
+from sim.plots.style import COLOURS, Source, new_figure, resolve_lang, source_of, title, tr
 from sim.result import Result
 
 # main path: (count key, Chinese, English), left to right
@@ -94,6 +94,4 @@ def figure(counts: dict[str, int], source: Source, lang: str = "both") -> Figure
 
 def flow(res: Result, lang: str = "both", source: Source | None = None) -> Figure:
     """Chart 5 for a run (see ``figure``)."""
-    from sim.plots.run import source_of
-
     return figure(data.flow_counts(res), source or source_of(res), lang)

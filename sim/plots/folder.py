@@ -76,7 +76,8 @@ def run_figures(folder: Path, lang: str, targets_path: str | Path | None = None,
     """(name, figure) for each chart of a run folder, in reading order; also leaves the
     league table's data in ``res`` for the caller."""
     from sim.plots.cohorts import cohorts
-    from sim.plots.run import run_charts, source_of
+    from sim.plots.run import run_charts
+    from sim.plots.style import source_of
     from sim.result import Result
 
     res = res if res is not None else Result.load(folder)

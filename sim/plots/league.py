@@ -11,16 +11,18 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.plots import data
-from sim.plots.style import Source, new_figure, resolve_lang, safe_text, title, tr
+from sim.plots.style import Source, new_figure, resolve_lang, safe_text, source_of, title, tr
 from sim.result import Result
 
 
-def figure(table: pd.DataFrame, assessed: bool, source: Source, lang: str = "both") -> Figure:
+def figure(table: pd.DataFrame, assessed: bool, source: Source, lang: str = "both",
+           weights: dict[str, float] | None = None) -> Figure:
     """Heatmap of ``score`` by unit (rows, best annual score on top) and month (columns).
 
     ``table``: long table from ``data.league_table`` (unit, month, score, annual_score).
     ``assessed``: whether the monthly assessment (one_set) ran; without it the chart shows the
-    indicators the ranking would use, and says so.  Cells with no replies are blank."""
+    indicators the ranking would use, and says so.  ``weights``: the assessment's weights
+    (stated under the title).  Cells with no replies are blank."""
     lang = resolve_lang(lang)
     grid = table.pivot(index="unit", columns="month", values="score")
     order = table.groupby("unit")["annual_score"].first().sort_values(ascending=False)
@@ -40,12 +42,11 @@ def figure(table: pd.DataFrame, assessed: bool, source: Source, lang: str = "bot
     ax.set_ylabel(tr(lang, "承办单位（按全年得分排序）", "handling unit (sorted by annual score)"))
     bar = fig.colorbar(image, ax=ax, shrink=0.6, pad=0.01)
     bar.set_label(tr(lang, "考核得分（满分 1）", "assessment score (max 1)", sep="\n"))
-    what = tr(
-        lang,
-        "得分 = 按时答复率 − 2×不满意率 − 0.05×通报数；由事件日志按考核公式重算",
-        "score = on-time reply share − 2 × dissatisfied share − 0.05 × criticisms, recomputed from the event log",
-        sep="\n",
-    )
+    formula = data.score_formula(weights or data.DEFAULT_WEIGHTS, lang)
+    what = formula + tr(lang, "（由事件日志按考核公式重算）", " (recomputed from the event log)", sep=" ")
+    if lang == "both":
+        zh, en = formula.split("\n")
+        what = f"{zh}（由事件日志按考核公式重算）\n{en}, recomputed from the event log"
     if assessed:
         title(fig, lang, "一套指标：各单位月度考核排名", "League table: monthly assessment by unit", sub=what)
     else:
@@ -55,6 +56,5 @@ def figure(table: pd.DataFrame, assessed: bool, source: Source, lang: str = "bot
 
 def league(res: Result, lang: str = "both", source: Source | None = None) -> Figure:
     """Chart 4 for a run (see ``figure``)."""
-    from sim.plots.run import source_of
-
-    return figure(data.league_table(res), data.assessment_enabled(res), source or source_of(res), lang)
+    return figure(data.league_table(res), data.assessment_enabled(res), source or source_of(res), lang,
+                  data.assessment_weights(res.scenario))

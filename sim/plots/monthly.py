@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.plots import data
-from sim.plots.style import COLOURS, Source, new_figure, resolve_lang, title, tr
+from sim.plots.style import COLOURS, Source, new_figure, resolve_lang, source_of, title, tr
 from sim.result import Result
 
 
@@ -61,7 +61,5 @@ def figure(
 
 def monthly(res: Result, lang: str = "both", source: Source | None = None) -> Figure:
     """Chart 1 for a run (see ``figure``)."""
-    from sim.plots.run import source_of
-
     return figure(data.event_month_table(res), data.holiday_spans(res), source or source_of(res), lang)
 

@@ -1,19 +1,10 @@
-"""A run's charts together: which exist, and the source line of a Result."""
+"""A run's charts together, in reading order."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from matplotlib.figure import Figure
-
-from sim.plots.style import Source, package_version
-from sim.result import Result
-
-
-def source_of(res: Result) -> Source:
-    """The source line of one run: scenario name, seed, package version."""
-    versions = res.meta.get("versions") or {}
-    return Source(res.scenario.name, str(res.seed), str(versions.get("hotline-sim", package_version())))
 
 
 def run_charts() -> dict[str, Callable[..., Figure]]:

@@ -147,6 +147,12 @@ def source_of_manifest(manifest: dict[str, Any], seeds: str | None = None) -> So
     return Source(str(scenario), seeds, str(versions.get("hotline-sim", package_version())))
 
 
+def source_of(res: Any) -> Source:
+    """The source line of one run (a ``sim.result.Result``): scenario name, seed, version."""
+    versions = res.meta.get("versions") or {}
+    return Source(res.scenario.name, str(res.seed), str(versions.get("hotline-sim", package_version())))
+
+
 def new_figure(width: float, height: float, source: Source, lang: str) -> Figure:
     """A constrained-layout figure (inches) with its source line along the bottom edge."""
     apply_rc()

@@ -6,7 +6,16 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from sim.plots import data
-from sim.plots.style import CATEGORY_LABELS, COLOURS, Source, new_figure, resolve_lang, title, tr
+from sim.plots.style import (
+    CATEGORY_LABELS,
+    COLOURS,
+    Source,
+    new_figure,
+    resolve_lang,
+    source_of,
+    title,
+    tr,
+)
 from sim.result import Result
 
 
@@ -52,8 +61,6 @@ def figure(
 
 def time_to_close(res: Result, lang: str = "both", source: Source | None = None) -> Figure:
     """Chart 2 for a run (see ``figure``)."""
-    from sim.plots.run import source_of
-
     limits = res.scenario.time_limits.reply_working_days.model_dump()
     ttc = data.ttc_by_category(res)
     return figure(ttc, {k: v for k, v in limits.items() if k in ttc}, source or source_of(res), lang)

@@ -6,7 +6,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from sim.plots.style import COLOURS, Source, new_figure, resolve_lang, safe_text, title, tr
+from sim.plots.style import (
+    COLOURS,
+    Source,
+    new_figure,
+    resolve_lang,
+    safe_text,
+    source_of,
+    title,
+    tr,
+)
 from sim.result import Result
 
 KIND_LABELS = {"department": ("部门", "department"), "street": ("街镇", "street/town")}
@@ -49,6 +58,4 @@ def figure(units: pd.DataFrame, overall: float, source: Source, lang: str = "bot
 
 def utilisation(res: Result, lang: str = "both", source: Source | None = None) -> Figure:
     """Chart 7 for a run (see ``figure``)."""
-    from sim.plots.run import source_of
-
     return figure(res.by_unit(), float(res.kpis().iloc[0]["utilisation"]), source or source_of(res), lang)

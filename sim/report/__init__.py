@@ -140,7 +140,7 @@ def _table_html(df: pd.DataFrame, digits: int = 4) -> str:
 
 
 def run_context(folder: Path, lang: str, targets_path: str | Path | None) -> dict[str, Any]:
-    from sim.plots.data import league_table
+    from sim.plots.data import assessment_weights, league_table, score_formula
     from sim.plots.folder import CHARTS
     from sim.result import Result
     from sim.scenario import from_dict, read_toml
@@ -170,6 +170,7 @@ def run_context(folder: Path, lang: str, targets_path: str | Path | None) -> dic
         "charts": chart_images(folder, lang, targets_path, res, pngs),
         "league": _league_rows(league),
         "assessed": bool(scenario.mechanisms.one_set.enabled),
+        "score_formula": score_formula(assessment_weights(scenario), lang).replace("\n", " "),
         "scenario": _scenario_rows(scenario),
         "manifest": manifest,
         "seed": manifest.get("seed", ""),
