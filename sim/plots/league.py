@@ -41,7 +41,7 @@ def figure(table: pd.DataFrame, assessed: bool, source: Source, lang: str = "bot
     ax.set_xlabel(tr(lang, "月份（事件发生月）", "month (of the event)"))
     ax.set_ylabel(tr(lang, "承办单位（按全年得分排序）", "handling unit (sorted by annual score)"))
     bar = fig.colorbar(image, ax=ax, shrink=0.6, pad=0.01)
-    bar.set_label(tr(lang, "考核得分（满分 1）", "assessment score (max 1)", sep="\n"))
+    bar.set_label(tr(lang, "考核得分", "assessment score", sep="\n"))
     formula = data.score_formula(weights or data.DEFAULT_WEIGHTS, lang)
     what = formula + tr(lang, "（由事件日志按考核公式重算）", " (recomputed from the event log)", sep=" ")
     if lang == "both":
