@@ -124,7 +124,10 @@ def save_figure(fig: Figure, path: Path) -> None:
     """Write ``fig`` to ``path`` (format from the suffix) through a temporary file."""
     tmp = path.with_name(f".{path.name}.partial")
     try:
-        fig.savefig(tmp, format=path.suffix.lstrip("."))
+        fmt = path.suffix.lstrip(".")
+        # fast zlib level: a chart's PNG is a few % larger and written in half the time
+        extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}
+        fig.savefig(tmp, format=fmt, **extra)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

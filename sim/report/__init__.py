@@ -65,7 +65,7 @@ def chart_images(folder: Path, lang: str, targets: str | Path | None, res=None,
         pngs = {}
         for name, fig in figures(folder, lang, targets, res):
             buf = io.BytesIO()
-            fig.savefig(buf, format="png")
+            fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})
             pngs[name] = buf.getvalue()
     return [{"name": name, "title": tr(lang, *CHART_TITLES.get(name, (name, name))), "uri": _png_uri(png)}
             for name, png in pngs.items()]
