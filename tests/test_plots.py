@@ -156,6 +156,22 @@ def test_cohorts_accept_year_month_labels(res, monkeypatch):
     assert list(got.index) == [f"2021-{m:02d}" for m in range(1, 13)]
 
 
+@pytest.mark.parametrize(
+    ("overrides", "labels"),
+    [
+        ({"run.start": "2021-07-01"}, ["2021-07", "2021-08"]),  # a run not starting in January
+        ({"run.horizon_days": 400}, [f"M{m:02d}" for m in range(1, 13)]),  # longer than a year
+    ],
+)
+def test_cohort_months_for_other_periods(overrides, labels):
+    res = sim.simulate(sim.load_scenario(SMALL_TOML, overrides=overrides), seed=1)
+    assert list(data.cohort_table(res).index) == labels
+    fig = sim.plots.cohorts(res)
+    assert [t.get_text() for t in fig.axes[-1].get_xticklabels()] == labels
+    table = data.event_month_table(res)  # by event month: always year-month, in time order
+    assert list(table.index) == data.run_months(res) and table["received"].sum() == res.kpis().iloc[0]["received"]
+
+
 def league_by_hand(res) -> pd.DataFrame:
     """The indicators straight from the event log with pandas (an independent count)."""
     ev = res.events

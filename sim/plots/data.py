@@ -188,16 +188,18 @@ def cohort_table(res: Result) -> pd.DataFrame:
     """``Result.monthly()`` (arrival-month cohorts) indexed by year-month labels.
 
     Accepts today's table (index ``arrival_month`` 1..12) and a table with a ``month`` column
-    of labels like "2022-01"; the rows come back in time order."""
+    of labels like "2022-01"; the rows come back in time order.  A run longer than a year
+    with a table by month number gets labels "M01".."M12" (its years are merged there)."""
     table = res.monthly().copy()
     if "month" in table.columns:
         table = table.set_index("month")
     elif table.index.name == "arrival_month":
         months = run_months(res)
-        by_number = {int(m[5:7]): m for m in months}  # a run of at most 12 months
-        if len(months) > 12:
-            raise ValueError("monthly() is by month number but the run spans more than a year")
-        table.index = [by_number[int(m)] for m in table.index]
+        if len(months) <= 12:  # month numbers name the run's months one to one
+            by_number = {int(m[5:7]): m for m in months}
+            table.index = [by_number[int(m)] for m in table.index]
+        else:  # a longer run's table merges the years by month number: say so in the label
+            table.index = [f"M{int(m):02d}" for m in table.index]
     table.index = table.index.astype(str)
     table.index.name = "month"
     return table.sort_index()
