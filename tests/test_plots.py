@@ -9,6 +9,7 @@ fails.
 from __future__ import annotations
 
 import html as html_module
+import importlib
 import json
 import re
 import warnings
@@ -232,6 +233,19 @@ def test_league_heatmap_is_the_assessment_score_from_the_log(small_scenario):
     subtitle = fig._suptitle.get_text()
     assert "recomputed from the event log" in subtitle and "3 × send-backs per reply" in subtitle
     assert "assessment off" not in subtitle
+
+
+def test_league_of_many_units_draws_the_top_and_bottom(res):
+    league = importlib.import_module("sim.plots.league")  # (sim.plots.league is the function)
+
+    table = data.league_table(res)
+    many = pd.concat([table.assign(unit=table["unit"] + f" {i}") for i in range(2)])  # 100 units
+    fig = league.figure(many, True, style.Source("x", "1", sim.__version__))
+    rows = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(rows) == league.MAX_ROWS
+    annual = many.groupby("unit")["annual_score"].first().sort_values(ascending=False)
+    assert rows == list(annual.index[:30]) + list(annual.index[-30:])
+    assert "40 units in between not drawn" in texts(fig)
 
 
 def test_league_says_when_the_assessment_is_off(small_scenario):

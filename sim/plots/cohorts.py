@@ -72,7 +72,9 @@ def target_bounds(targets) -> dict[str, tuple[float, float]]:
     return {key: t.bounds() for key, t in targets.targets.items()}
 
 
-def cohorts(res: Result, lang: str = "both", source: Source | None = None, targets=None) -> Figure:
-    """Chart 3 for a run (see ``figure``); ``targets`` a ``sim.targets.Targets`` or None."""
-    return figure(data.cohort_table(res), res.kpis().iloc[0], target_bounds(targets),
-                  source or source_of(res), lang)
+def cohorts(res: Result, lang: str = "both", source: Source | None = None, targets=None,
+            annual: pd.Series | None = None) -> Figure:
+    """Chart 3 for a run (see ``figure``); ``targets`` a ``sim.targets.Targets`` or None;
+    ``annual`` the year's indicators when at hand (a run folder's kpi_year.csv)."""
+    annual = res.kpis().iloc[0] if annual is None else annual
+    return figure(data.cohort_table(res), annual, target_bounds(targets), source or source_of(res), lang)

@@ -78,14 +78,24 @@ def run_figures(folder: Path, lang: str, targets_path: str | Path | None = None,
     from sim.plots.cohorts import cohorts
     from sim.plots.run import run_charts
     from sim.plots.style import source_of
+    from sim.plots.utilisation import utilisation
     from sim.result import Result
 
     res = res if res is not None else Result.load(folder)
     targets, _ = find_targets(folder, res.scenario.name, targets_path)
     source = source_of(res)
+    # the year and unit tables the run folder holds (written from the same log by
+    # Result.save): reading them saves recomputing per-unit rates, slow for a city's log
+    annual = units = None
+    if (folder / "kpi_year.csv").is_file():
+        annual = pd.read_csv(folder / "kpi_year.csv", encoding="utf-8-sig", index_col=0).iloc[0]
+    if (folder / "kpi_unit.csv").is_file():
+        units = pd.read_csv(folder / "kpi_unit.csv", encoding="utf-8-sig", index_col=0)
     for name, fn in run_charts().items():
         if fn is cohorts:
-            yield name, fn(res, lang=lang, source=source, targets=targets)
+            yield name, fn(res, lang=lang, source=source, targets=targets, annual=annual)
+        elif fn is utilisation:
+            yield name, fn(res, lang=lang, source=source, units=units, annual=annual)
         else:
             yield name, fn(res, lang=lang, source=source)
 
