@@ -46,15 +46,15 @@ def figure(units: pd.DataFrame, overall: float, source: Source, lang: str = "bot
              for i, u, h in zip(table.index, table["unit"], table["handlers"], strict=True)]
     ax.set_yticks(range(n), names, fontsize=7)
     ax.set_ylim(-0.6, n - 0.4)
-    ax.axvline(overall, color="0.2", ls="--", lw=1.2)
+    overall_line = ax.axvline(overall, color="0.2", ls="--", lw=1.2)
     if hidden:
         ax.axhline(MAX_ROWS // 2 - 0.5, color="0.5", lw=1, ls=":")
         ax.text(0.5, MAX_ROWS // 2 - 0.5, tr(lang, f"中间 {hidden} 个单位未画出（见 kpi_unit.csv）",
                 f"{hidden} units in between not drawn (see kpi_unit.csv)"), transform=ax.get_yaxis_transform(),
                 ha="center", va="center", fontsize=8, bbox={"fc": "white", "ec": "0.5"})
     handles = [Patch(color=colour[k], label=tr(lang, *KIND_LABELS.get(k, (k, k)))) for k in kinds]
-    handles.append(ax.get_lines()[-1])
-    handles[-1].set_label(tr(lang, f"全区 {overall:.1%}", f"all units {overall:.1%}"))
+    handles.append(overall_line)
+    overall_line.set_label(tr(lang, f"全区 {overall:.1%}", f"all units {overall:.1%}"))
     ax.legend(handles=handles, loc="lower right", fontsize=8)
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.set_xlim(0, max(float(table["utilisation"].max()) * 1.1, overall * 1.3))
