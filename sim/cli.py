@@ -1,4 +1,4 @@
-"""The ``hotline`` command: run, check, schema.
+"""The ``hotline`` command: run, check, schema, plot, report.
 
 Errors a user can fix (a bad scenario, a missing file, an unwritable folder) print one line
 naming the file and the field, and exit with status 2: no traceback.
@@ -338,6 +338,30 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    from sim.plots import FolderError, plot_folder
+
+    try:
+        written = plot_folder(args.folder, lang=args.lang, targets=args.targets)
+    except FolderError as e:
+        raise UserError(str(e)) from None
+    charts = sorted({p.stem for p in written if p.suffix == ".png"})
+    print(f"wrote {Path(args.folder) / 'charts'}/ ({', '.join(charts)}; .png and .svg)")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.plots import FolderError
+    from sim.report import build_report
+
+    try:
+        path = build_report(args.folder, lang=args.lang, targets=args.targets)
+    except FolderError as e:
+        raise UserError(str(e)) from None
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
 def _progress(desc: str):
     def wrap(it, total):
         try:
@@ -427,6 +451,15 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print the scenario field reference (Markdown)")
     schema.add_argument("--out", help="write it to this file instead")
     schema.set_defaults(fn=cmd_schema)
+    for name, fn, what in (
+        ("plot", cmd_plot, "draw the charts of a run, sweep or comparison folder into FOLDER/charts/"),
+        ("report", cmd_report, "write FOLDER/report.html, one self-contained file with the charts"),
+    ):
+        cmd = sub.add_parser(name, help=what)
+        cmd.add_argument("folder", help="a run folder (hotline run --out), a sweep or a comparison folder")
+        cmd.add_argument("--lang", choices=("zh", "en", "both"), default="both", help="label language (default both)")
+        cmd.add_argument("--targets", help="targets TOML (default: FOLDER/targets.toml or scenarios/<scenario>.targets.toml)")
+        cmd.set_defaults(fn=fn)
     return p
 
 

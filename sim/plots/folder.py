@@ -1,0 +1,220 @@
+"""``hotline plot FOLDER``: every chart of a run, sweep or comparison folder, written to
+``FOLDER/charts/NAME.png`` and ``.svg``.
+
+Each file is written beside its final name and renamed into place, so an interrupted plot
+never leaves a truncated chart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.plots.style import Source, resolve_lang, source_of_manifest
+
+CHARTS = "charts"
+STAMP = "charts.json"  # what the charts were drawn from (lets the report reuse them)
+
+
+class FolderError(ValueError):
+    """A folder that is not a run, sweep or comparison folder, or misses a file."""
+
+
+def folder_kind(folder: str | Path) -> str:
+    """'run', 'sweep' or 'compare'; FolderError naming the folder otherwise."""
+    f = Path(folder)
+    if not f.is_dir():
+        raise FolderError(f"{f}: no such folder")
+    if (f / "effects.csv").is_file():
+        return "compare"
+    if (f / "runs.parquet").is_file():
+        return "sweep"
+    if (f / "manifest.json").is_file() and (f / "events.parquet").is_file():
+        return "run"
+    raise FolderError(
+        f"{f}: not a run folder (manifest.json + events.parquet), a sweep folder (runs.parquet) "
+        "or a comparison folder (effects.csv)"
+    )
+
+
+def read_manifest(folder: Path) -> dict:
+    path = folder / "manifest.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def study_source(folder: Path, runs: pd.DataFrame | None) -> Source:
+    seeds = "?"
+    if runs is not None and "seed" in runs:
+        values = sorted(int(s) for s in runs["seed"].dropna().unique())
+        if values:
+            contiguous = values == list(range(values[0], values[-1] + 1))
+            seeds = f"{values[0]}-{values[-1]}" if contiguous and len(values) > 1 else ",".join(map(str, values))
+    return source_of_manifest(read_manifest(folder), seeds=seeds)
+
+
+def find_targets(folder: Path, scenario_name: str, explicit: str | Path | None = None):
+    """The targets to draw and check: ``explicit``, else ``FOLDER/targets.toml``, else
+    ``scenarios/<scenario>.targets.toml`` under the working folder; None when there is none."""
+    from sim.targets import load_targets
+
+    for path in ([Path(explicit)] if explicit else [folder / "targets.toml",
+                                                      Path("scenarios") / f"{scenario_name}.targets.toml"]):
+        if path.is_file():
+            return load_targets(path), path
+    if explicit:
+        raise FolderError(f"--targets {explicit}: no such file")
+    return None, None
+
+
+def run_figures(folder: Path, lang: str, targets_path: str | Path | None = None,
+                res=None) -> Iterator[tuple[str, Figure]]:
+    """(name, figure) for each chart of a run folder, in reading order; also leaves the
+    league table's data in ``res`` for the caller."""
+    from sim.plots.cohorts import cohorts
+    from sim.plots.run import run_charts
+    from sim.plots.style import source_of
+    from sim.plots.utilisation import utilisation
+    from sim.result import Result
+
+    res = res if res is not None else Result.load(folder)
+    targets, _ = find_targets(folder, res.scenario.name, targets_path)
+    source = source_of(res)
+    # the year and unit tables the run folder holds (written from the same log by
+    # Result.save): reading them saves recomputing per-unit rates, slow for a city's log
+    annual = units = None
+    if (folder / "kpi_year.csv").is_file():
+        annual = pd.read_csv(folder / "kpi_year.csv", encoding="utf-8-sig", index_col=0).iloc[0]
+    if (folder / "kpi_unit.csv").is_file():
+        units = pd.read_csv(folder / "kpi_unit.csv", encoding="utf-8-sig", index_col=0)
+    for name, fn in run_charts().items():
+        if fn is cohorts:
+            yield name, fn(res, lang=lang, source=source, targets=targets, annual=annual)
+        elif fn is utilisation:
+            yield name, fn(res, lang=lang, source=source, units=units, annual=annual)
+        else:
+            yield name, fn(res, lang=lang, source=source)
+
+
+def study_figures(folder: Path, kind: str, lang: str) -> Iterator[tuple[str, Figure]]:
+    """(name, figure) for each chart of a sweep or comparison folder."""
+    from sim.plots import forest, response, sensitivity, study
+
+    runs = pd.read_parquet(folder / "runs.parquet") if (folder / "runs.parquet").is_file() else None
+    source = study_source(folder, runs)
+    if kind == "compare":
+        yield "forest", forest.figure(pd.read_csv(folder / "effects.csv", encoding="utf-8-sig"), source, lang)
+        return
+    ok = study.ok_runs(runs)
+    params = study.swept_parameters(ok)
+    if params:
+        yield "response", response.figure(ok, params, study.headline(ok.columns), source, lang)
+    if (folder / "sensitivity.csv").is_file():
+        table = pd.read_csv(folder / "sensitivity.csv", encoding="utf-8-sig")
+        yield "sensitivity", sensitivity.figure(table, source, lang)
+
+
+def figures(folder: str | Path, lang: str = "both", targets: str | Path | None = None,
+            res=None) -> Iterator[tuple[str, Figure]]:
+    """(name, figure) for every chart of ``folder`` (run, sweep or comparison)."""
+    folder = Path(folder)
+    kind = folder_kind(folder)
+    lang = resolve_lang(lang)
+    if kind == "run":
+        yield from run_figures(folder, lang, targets, res)
+    else:
+        yield from study_figures(folder, kind, lang)
+
+
+def save_figure(fig: Figure, path: Path) -> None:
+    """Write ``fig`` to ``path`` (format from the suffix) through a temporary file."""
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        fmt = path.suffix.lstrip(".")
+        # fast zlib level: a chart's PNG is a few % larger and written in half the time
+        extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}
+        fig.savefig(tmp, format=fmt, **extra)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def freeze_layout(fig: Figure) -> None:
+    """Keep the positions the layout engine found at the first save: later formats of the
+    same figure skip the (costly) constrained-layout pass and come out identical."""
+    fig.set_layout_engine("none")
+
+
+def plot_folder(
+    folder: str | Path,
+    lang: str = "both",
+    formats: tuple[str, ...] = ("png", "svg"),
+    targets: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """Write every chart of ``folder`` to ``folder/charts/NAME.<format>``; returns the paths.
+
+    For a run folder it also writes ``charts/league_table.csv``, the data of the league
+    chart (recomputed from the log).  Raises FolderError for a folder of no known kind."""
+    from sim.plots import data
+    from sim.result import Result
+
+    folder = Path(folder)
+    kind = folder_kind(folder)
+    lang = resolve_lang(lang)
+    out = folder / CHARTS
+    out.mkdir(exist_ok=True)
+    res = Result.load(folder) if kind == "run" else None
+    written: list[Path] = []
+    for name, fig in figures(folder, lang, targets, res):
+        for i, fmt in enumerate(formats):
+            path = out / f"{name}.{fmt}"
+            save_figure(fig, path)
+            written.append(path)
+            if i == 0:
+                freeze_layout(fig)
+        if progress:
+            progress(name)
+    if res is not None:
+        path = out / "league_table.csv"
+        data.league_table(res).to_csv(path, index=False, encoding="utf-8-sig")
+        written.append(path)
+    stamp = {"lang": lang, "targets": str(targets or ""), "source": source_stamp(folder),
+             "charts": [p.stem for p in written if p.suffix == ".png"]}
+    (out / STAMP).write_text(json.dumps(stamp, ensure_ascii=False, indent=1), encoding="utf-8")
+    return written
+
+
+def source_stamp(folder: Path) -> list[list]:
+    """Name, size and modification time of the folder's data files: charts made from them
+    are current while this is unchanged."""
+    names = ("manifest.json", "events.parquet", "runs.parquet", "effects.csv", "sensitivity.csv",
+             "summary.csv", "scenario.toml")
+    out = []
+    for name in names:
+        p = folder / name
+        if p.is_file():
+            st = p.stat()
+            out.append([name, st.st_size, st.st_mtime_ns])
+    return out
+
+
+def current_pngs(folder: str | Path, lang: str, targets: str | Path | None = None) -> dict[str, bytes] | None:
+    """The PNGs ``plot_folder`` wrote, if they are current for this folder, ``lang`` and
+    ``targets``; None otherwise (the caller draws them)."""
+    folder = Path(folder)
+    try:
+        stamp = json.loads((folder / CHARTS / STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (stamp.get("lang") != resolve_lang(lang) or stamp.get("targets") != str(targets or "")
+            or stamp.get("source") != source_stamp(folder)):
+        return None
+    try:
+        return {name: (folder / CHARTS / f"{name}.png").read_bytes() for name in stamp["charts"]}
+    except OSError:
+        return None
