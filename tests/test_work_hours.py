@@ -81,3 +81,12 @@ def test_no_extension_after_the_deadline(seed):
         elif act == Act.REPLY and o in due:
             assert d == pytest.approx(due[o])  # the reply is judged against the deadline in force
     assert extends > 50
+
+
+@pytest.mark.parametrize("days", [57, 58, 59, 60])
+def test_work_moved_to_the_opening_never_falls_after_the_horizon(days):
+    """A round taken in the evening of the run's last working day would open after the
+    horizon: nothing of it is logged (found by the property tests)."""
+    res = _run("r2_offhours.toml", **{"run.horizon_days": days, "review.sendback_probability": 0.5,
+                                      "handling.effort_median_hours": 6.0})
+    assert res.events["time"].max() <= res.scenario.horizon_hours

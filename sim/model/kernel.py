@@ -75,7 +75,8 @@ class ModelKernel:
         start = now if len(releases) < unit.capacity else heappop(releases)
         end = self.cal.add_working_hours(start, hours)
         heappush(releases, end)
-        self._record(order.id, Act.WORK, start, unit.index, value=hours)
+        if start < self.horizon:  # (work that begins after the run is not in its log)
+            self._record(order.id, Act.WORK, start, unit.index, value=hours)
         return end
 
     def unit_count(self) -> int:

@@ -269,6 +269,8 @@ class Lifecycle:
         if not o.urgent:
             now = self.cal.next_office_time(now)
         o.handling = True  # in hand: effort until effort_end, then the lead time
+        if now >= self.m.horizon:
+            return  # the office opens after the run: nothing of this round happens within it
         if self.first_effort is not None and not o.used & EFFORT_BIT:
             o.used |= EFFORT_BIT
             effort = self.first_effort[o.id]
