@@ -76,6 +76,11 @@ ACTIVITY_CHINESE = {
 CENTRE = -1  # the district hotline centre (总客服) in the log's unit column
 
 CALLBACK_OUTCOMES = {0: "unreached", 1: "satisfied", 2: "basically_satisfied", 3: "dissatisfied"}
+CALLBACK_OUTCOMES_CHINESE = {0: "未接通", 1: "满意", 2: "基本满意", 3: "不满意"}
+EXTEND_OUTCOMES = {0: "refused", 1: "approved"}
+EXTEND_OUTCOMES_CHINESE = {0: "不予延期", 1: "准予延期"}
+CENTRE_NAME = "热线中心 centre"  # the centre's name wherever a unit name is shown
+SYSTEM_ACTS = (Act.CAPACITY, Act.ASSESS, Act.PLAN)  # the mechanisms' own events (order -1)
 UNREACHED, SATISFIED, BASIC, DISSATISFIED = 0, 1, 2, 3
 
 # Main path: after the last main activity, which main activity may come next.

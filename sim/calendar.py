@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 HOURS_PER_DAY = 24.0
 CHINESE_CALENDAR_FIRST_YEAR = 2004
@@ -26,41 +27,91 @@ class CalendarRangeError(ValueError):
     """The holiday calendar does not cover the dates a run needs."""
 
 
-def chinese_calendar_last_year() -> int:
-    """Last year the installed ``chinesecalendar`` package has official holiday data for."""
+def _has_official_data(year: int) -> bool:
     import chinese_calendar
 
-    year = CHINESE_CALENDAR_LAST_YEAR
-    while True:
-        try:
-            chinese_calendar.is_workday(dt.date(year + 1, 6, 1))
-        except NotImplementedError:
-            return year
+    try:
+        # both ends of the year: a package release may stop part-way (1.9 and 1.10 stop
+        # before 2026 while accepting some of its dates)
+        chinese_calendar.is_workday(dt.date(year, 1, 1))
+        chinese_calendar.is_workday(dt.date(year, 12, 31))
+    except NotImplementedError:
+        return False
+    return True
+
+
+@cache
+def chinese_calendar_last_year() -> int:
+    """Last year of the unbroken run of years from 2004 for which the installed
+    ``chinesecalendar`` has official holiday data (probed, not trusted from its version)."""
+    year = CHINESE_CALENDAR_FIRST_YEAR
+    if not _has_official_data(year):
+        return year - 1
+    while _has_official_data(year + 1):
         year += 1
+    return year
 
 
-def working_day_flags(start: dt.date, days: int, holidays: str) -> list[bool]:
+def official_years() -> range:
+    """Years with official Chinese holiday data in the installed ``chinesecalendar``."""
+    return range(CHINESE_CALENDAR_FIRST_YEAR, chinese_calendar_last_year() + 1)
+
+
+def projected_holidays(years: Sequence[int]) -> set[dt.date]:
+    """China's statutory public holidays (法定节假日) in ``years``, computed by the ``holidays``
+    package from the rules (lunar dates included), with a day off for a holiday falling on a
+    weekend as that package observes it.  The State Council's adjusted working days (调休)
+    cannot be computed: they are absent."""
+    import holidays as holidays_package
+
+    return set(holidays_package.China(years=list(years)).keys()) if years else set()
+
+
+def working_day_flags(
+    start: dt.date,
+    days: int,
+    holidays: str,
+    special_days: Mapping[dt.date, bool] | None = None,
+) -> list[bool]:
     """Whether each of ``days`` days from ``start`` is a working day.
 
-    ``holidays`` is ``"chinese"`` (official holidays and adjusted working days),
-    ``"weekends"`` (Monday to Friday) or ``"none"`` (every day works).
+    ``holidays`` is ``"chinese"`` (official holidays and adjusted working days; raises
+    ``CalendarRangeError`` outside the installed data), ``"projected"`` (the official data
+    where it exists, else statutory holidays from :func:`projected_holidays`),
+    ``"weekends"`` (Monday to Friday) or ``"none"`` (every day works).  ``special_days``
+    (date -> working) override the result: a user's holiday file.
     """
     dates = [start + dt.timedelta(days=i) for i in range(days)]
     if holidays == "none":
-        return [True] * days
-    if holidays == "weekends":
-        return [d.weekday() < 5 for d in dates]
-    if holidays != "chinese":
-        raise ValueError(f"unknown holiday calendar {holidays!r}")
-    import chinese_calendar
+        flags = [True] * days
+    elif holidays == "weekends":
+        flags = [d.weekday() < 5 for d in dates]
+    elif holidays in ("chinese", "projected"):
+        import chinese_calendar
 
-    last = dates[-1] if dates else start
-    if start.year < CHINESE_CALENDAR_FIRST_YEAR or last.year > chinese_calendar_last_year():
-        raise CalendarRangeError(
-            f"the Chinese holiday calendar covers {CHINESE_CALENDAR_FIRST_YEAR}-"
-            f"{chinese_calendar_last_year()}, but the run needs {start} to {last}"
+        last = dates[-1] if dates else start
+        official = official_years()
+        if holidays == "chinese" and (start.year not in official or last.year not in official):
+            raise CalendarRangeError(
+                f"the Chinese holiday calendar covers {official.start}-{official.stop - 1}, "
+                f"but the run needs {start} to {last}"
+            )
+        projected = projected_holidays(
+            [y for y in range(start.year, last.year + 1) if y not in official]
         )
-    return [chinese_calendar.is_workday(d) for d in dates]
+        flags = [
+            chinese_calendar.is_workday(d)
+            if d.year in official
+            else (d.weekday() < 5 and d not in projected)
+            for d in dates
+        ]
+    else:
+        raise ValueError(f"unknown holiday calendar {holidays!r}")
+    for day, working in (special_days or {}).items():
+        i = (day - start).days
+        if 0 <= i < days:
+            flags[i] = bool(working)
+    return flags
 
 
 @dataclass(frozen=True)
@@ -88,12 +139,13 @@ class WorkCalendar:
         days: int,
         office: OfficeHours,
         holidays: str = "chinese",
+        special_days: Mapping[dt.date, bool] | None = None,
     ) -> None:
         self.start = start
         self.days = days
         self.office = office
         self.hours_per_day = office.hours_per_day
-        self.is_working = working_day_flags(start, days, holidays)
+        self.is_working = working_day_flags(start, days, holidays, special_days)
         self.working_days = [d for d, w in enumerate(self.is_working) if w]
         self._starts: list[float] = []
         self._ends: list[float] = []

@@ -9,11 +9,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+_DEFAULT_SHOWWARNING = warnings.showwarning
+OPEN_BAND = "open_age_"  # runs-table columns of open orders per age band (sim.batch.runner)
 
 
 class UserError(Exception):
@@ -97,7 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         stream = out.with_name(f".{out.name}.events.partial.parquet")
     try:
         res = sim.simulate(scn, seed=args.seed, stream_to=str(stream) if stream else None)
-        _report_run(scn, args.seed, res)
+        # the run folder first: a terminal that cannot print, or a closed pipe, loses nothing
         if out is not None:
             try:
                 res.save(out)
@@ -105,7 +108,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 raise UserError(
                     f"--out {out}: cannot write the run folder: {e.strerror or e}"
                 ) from None
-            print(f"\nwrote {out}/ (scenario.toml, manifest.json, events.parquet, orders.parquet, kpi_*.csv)")
+        _report_run(scn, args.seed, res)
+        if out is not None:
+            print(f"\nwrote {out}/ (scenario.toml, manifest.json, events.parquet, "
+                  f"system_events.parquet, cases.parquet, orders.parquet, kpi_*.csv)")
     finally:
         if stream is not None:
             stream.unlink(missing_ok=True)
@@ -117,7 +123,7 @@ def _report_run(scn: Any, seed: int, res: Any) -> None:
 
     k = res.kpis().iloc[0]
     print(f"# {scn.name}  seed {seed}  ({res.meta.get('wall_seconds', float('nan')):.1f} s)")
-    print(annual_sentence(k))
+    print(annual_sentence(k, scn))
     print()
     print(render(indicator_table(k)))
     print()
@@ -162,9 +168,13 @@ def cmd_check(args: argparse.Namespace) -> int:
             }
         )
     print(pd.DataFrame(lines).to_string(index=False))
-    ages = runs[[c for c in runs.columns if c.startswith("open_age_")]].mean()
+    # only the age bands (order counts): open_age_mean_wd / _p90_wd are ages, not counts
+    from sim.kpi import INDICATORS
+
+    bands = [c for c in runs.columns if c.startswith(OPEN_BAND) and c not in INDICATORS]
+    ages = runs[bands].mean()
     print("\n未办结工单账龄 open orders at the horizon by age (working days), mean over seeds:")
-    print(ages.rename(lambda c: c.removeprefix("open_age_")).round(1).to_frame("open_orders").T.to_string())
+    print(ages.rename(lambda c: c.removeprefix(OPEN_BAND)).round(1).to_frame("open_orders").T.to_string())
     _report_failed_runs(study)
     print(f"\n{len(lines) - failed} passed, {failed} failed")
     return EXIT_FAIL if failed or study.failed else EXIT_OK
@@ -327,6 +337,20 @@ def _print_study(study: Any, all_indicators: bool = False) -> None:
         print(f"wrote {study.out}/ ({', '.join(files)})")
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from sim.export import ExportError, export
+
+    folder = Path(args.run)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such run folder")
+    try:
+        path, n = export(folder, args.format, args.out)
+    except ExportError as e:
+        raise UserError(str(e)) from None
+    print(f"wrote {path} ({n:,} rows)")
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from sim.reference import reference_markdown
 
@@ -448,6 +472,16 @@ def build_parser() -> argparse.ArgumentParser:
     _study_flags(cmp_)
     cmp_.set_defaults(fn=cmd_compare)
 
+    exp = sub.add_parser("export", help="write a run folder's log or orders for other tools")
+    exp.add_argument("run", help="run folder written by `hotline run --out`")
+    exp.add_argument(
+        "--format", required=True, choices=["csv", "xes", "orders-csv", "orders-xlsx"],
+        help="csv: event log for Disco/Excel; xes: for ProM/pm4py; orders-csv/orders-xlsx: "
+        "one row per order in the orders export format (docs/orders-export-format.md)",
+    )
+    exp.add_argument("--out", help="file to write (default: inside the run folder)")
+    exp.set_defaults(fn=cmd_export)
+
     schema = sub.add_parser("schema", help="print the scenario field reference (Markdown)")
     schema.add_argument("--out", help="write it to this file instead")
     schema.set_defaults(fn=cmd_schema)
@@ -463,12 +497,33 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Our warnings as one line on stderr (no file and line of the code)."""
+    from sim.scenario import ScenarioWarning
+
+    if issubclass(category, ScenarioWarning):
+        print(f"hotline: warning: {message}", file=sys.stderr)
+    else:
+        _DEFAULT_SHOWWARNING(message, category, filename, lineno, file, line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from sim.scenario import ScenarioError
 
+    if hasattr(sys.stderr, "reconfigure"):  # an error message must never fail to print
+        sys.stderr.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     try:
         return args.fn(args)
+    except UnicodeEncodeError as e:
+        print(
+            f"hotline: error: this terminal cannot print {e.object[e.start:e.end]!r} "
+            f"(its encoding is {e.encoding}); set PYTHONIOENCODING=utf-8 or a UTF-8 locale "
+            f"(any run folder was written before printing)",
+            file=sys.stderr,
+        )
+        return EXIT_FAIL
     except (ScenarioError, UserError) as e:
         print(f"hotline: error: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -17,6 +17,7 @@ from sim.activities import BASIC, DISSATISFIED, SATISFIED, Act
 from sim.calendar import WorkCalendar, vectorised_add_working_hours, vectorised_working_clock
 from sim.scenario import CATEGORIES, Scenario, build_calendar
 
+STATUSES = ["closed", "open", "unsigned"]  # an order's state at the horizon
 MAIN_ACTS = [a for a in Act if a not in (Act.EXTEND, Act.WARN, Act.REMIND, Act.CRITICISE, Act.WORK) and a < 20]
 
 # English key -> (Chinese label, English label, kind) ; kind drives formatting
@@ -128,10 +129,27 @@ class _PerOrder:
         return np.bincount(pos[condition[rows]], minlength=self.n).astype(np.int32)
 
 
-def _months(ctx: Context, hours: np.ndarray) -> np.ndarray:
-    start = np.datetime64(ctx.cal.start.isoformat(), "s")
-    stamps = start + (np.asarray(hours) * 3600.0).astype("timedelta64[s]")
-    return stamps.astype("datetime64[M]").astype(int) % 12 + 1
+def month_labels(ctx: Context) -> list[str]:
+    """Every year-month the run's window touches, in time order: '2021-07', ..., '2022-06'."""
+    first = np.datetime64(ctx.scenario.run.start.isoformat(), "M")
+    last_day = np.datetime64(ctx.scenario.run.start.isoformat(), "D") + ctx.scenario.run.horizon_days - 1
+    return [str(m) for m in np.arange(first, last_day.astype("datetime64[M]") + 1)]
+
+
+def _month_index(ctx: Context, hours: np.ndarray) -> np.ndarray:
+    """Position in ``month_labels`` of each time (hours since the start; local clock); -1 for
+    NaN or times outside the window."""
+    hours = np.asarray(hours, dtype=float)
+    ok = np.isfinite(hours) & (hours >= 0) & (hours < ctx.horizon)
+    start = np.datetime64(ctx.scenario.run.start.isoformat(), "s")
+    stamps = start + (np.where(ok, hours, 0.0) * 3600.0).astype("timedelta64[s]")
+    idx = stamps.astype("datetime64[M]").astype(np.int64) - start.astype("datetime64[M]").astype(np.int64)
+    return np.where(ok, idx, -1)
+
+
+def _months(ctx: Context, hours: np.ndarray) -> pd.Categorical:
+    """Year-month labels ('2022-01') of times, as an ordered categorical over the window."""
+    return pd.Categorical.from_codes(_month_index(ctx, hours), month_labels(ctx), ordered=True)
 
 
 def orders_table(events: pd.DataFrame, cases: pd.DataFrame, ctx: Context) -> pd.DataFrame:
@@ -164,10 +182,15 @@ def orders_table(events: pd.DataFrame, cases: pd.DataFrame, ctx: Context) -> pd.
         out[name] = per.count(act, oc)
     on_time = events["time"].to_numpy() <= events["due"].to_numpy()
     out["replies_on_time"] = per.count_where(Act.REPLY, on_time)
+    out["last_reply"] = per.last([int(Act.REPLY)], "time")
+    out["reply_due"] = per.last([int(Act.REPLY)], "due")
     out["final_callback"] = per.last([int(Act.CALLBACK)], "outcome", fill=-1).astype(np.int8)
     signed = ~np.isnan(out["first_sign"].to_numpy())
     closed = last_activity == Act.CLOSE
-    out["status"] = np.where(closed, "closed", np.where(signed, "open", "unsigned"))
+    # a categorical: the per-month and per-unit rates compare its codes, not strings
+    out["status"] = pd.Categorical.from_codes(
+        np.where(closed, 0, np.where(signed, 1, 2)).astype(np.int8), STATUSES
+    )
     close_time = np.where(closed, per.last([int(Act.CLOSE)], "time"), np.nan)
     out["close_time"] = close_time
     out["on_time_sign"] = signed & (out["first_sign"].to_numpy() <= out["sign_due"].to_numpy())
@@ -183,8 +206,14 @@ def orders_table(events: pd.DataFrame, cases: pd.DataFrame, ctx: Context) -> pd.
     return out
 
 
+KM_TOLERANCE = 1e-9  # a product of floats equal to 0.5 in exact arithmetic lands within 1e-15
+
+
 def kaplan_meier_median(durations: np.ndarray, observed: np.ndarray) -> float:
-    """Median of the Kaplan-Meier survival curve (right-censored where ``observed`` is False)."""
+    """Median of the Kaplan-Meier survival curve (right-censored where ``observed`` is False):
+    the first time at which S(t) <= 0.5.  S is a product of floats, so "equal to 0.5" is
+    judged with a tolerance: for [0,0,2,2,3,5,5,6,7,7] S(3) = 0.5 exactly and the median is
+    3, where a plain ``<=`` would give 5.  inf when S never reaches 0.5."""
     if len(durations) == 0:
         return math.nan
     order = np.argsort(durations, kind="stable")
@@ -193,7 +222,7 @@ def kaplan_meier_median(durations: np.ndarray, observed: np.ndarray) -> float:
     events = np.add.reduceat(e.astype(np.int64), idx)
     at_risk = len(d) - idx
     surv = np.cumprod(1.0 - events / at_risk)
-    below = np.nonzero(surv <= 0.5)[0]
+    below = np.nonzero(surv <= 0.5 + KM_TOLERANCE)[0]
     return float(times[below[0]]) if len(below) else math.inf
 
 
@@ -212,9 +241,10 @@ def _order_rates(orders: pd.DataFrame, basic_weight: float, rows: np.ndarray | N
         values = orders[name].to_numpy()
         return values if rows is None else values[rows]
 
-    status = col("status")
-    rec = status != "unsigned"
-    closed = status == "closed"
+    codes = orders["status"].cat.codes.to_numpy()
+    status = codes if rows is None else codes[rows]
+    rec = status != STATUSES.index("unsigned")
+    closed = status == STATUSES.index("closed")
     n_rec, n_closed = int(rec.sum()), int(closed.sum())
     final = col("final_callback")[closed]
     n_sat, n_basic = int((final == SATISFIED).sum()), int((final == BASIC).sum())
@@ -330,7 +360,7 @@ def year_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Se
     """The annual indicators (one row of ``kpi_year``)."""
     scn = ctx.scenario
     k = _order_rates(orders, scn.indicators.basic_weight)
-    status = orders["status"].to_numpy()
+    status = np.asarray(orders["status"].astype(object))
     rec, closed = status != "unsigned", status == "closed"
     ttc, age = orders["ttc_wd"].to_numpy(), orders["age_wd"].to_numpy()
     durations = np.where(closed, ttc, age)[rec].astype(float)
@@ -362,13 +392,34 @@ def year_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Se
     return pd.Series(k, name="value")
 
 
-def month_kpis(orders: pd.DataFrame, ctx: Context) -> pd.DataFrame:
-    """Indicators per arrival month (cohorts): December is not penalised for late arrivals."""
+def month_kpis(orders: pd.DataFrame, ctx: Context, events: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per year-month of the window, in time order, with a ``month`` column
+    ('2022-01').  The indicators are by arrival month (cohorts: the orders dispatched in the
+    month, in their final state at the horizon), so December is not penalised for late
+    arrivals.  With ``events``, the bulletin's event-month counts are added beside them,
+    prefixed ``event_month_``: orders dispatched, first signed for (received) and closed
+    (close events) in the month, whenever they arrived."""
     w = ctx.scenario.indicators.basic_weight
-    cohorts = orders.groupby("arrival_month", sort=True).indices  # month -> row positions
-    rows = {m: _order_rates(orders, w, idx) for m, idx in sorted(cohorts.items())}
-    df = pd.DataFrame.from_dict(rows, orient="index")
-    df.index.name = "arrival_month"
+    labels = month_labels(ctx)
+    codes = np.asarray(pd.Categorical(orders["arrival_month"], categories=labels).codes)
+    none = np.zeros(0, dtype=np.int64)
+    groups = pd.Series(np.arange(len(codes))).groupby(codes).indices
+    rows = [_order_rates(orders, w, groups.get(i, none)) for i in range(len(labels))]
+    df = pd.DataFrame(rows)
+    df.insert(0, "month", labels)
+    if events is not None:
+        n = len(labels)
+
+        def per_month(hours: np.ndarray) -> np.ndarray:
+            idx = _month_index(ctx, hours)
+            return np.bincount(idx[idx >= 0], minlength=n)[:n]
+
+        act, order = events["activity"].to_numpy(), events["order"].to_numpy()
+        time = events["time"].to_numpy()
+        case = order >= 0
+        df["event_month_dispatched"] = per_month(orders["arrive"].to_numpy())
+        df["event_month_received"] = per_month(orders["first_sign"].to_numpy())
+        df["event_month_closed"] = per_month(time[case & (act == Act.CLOSE)])
     return df
 
 

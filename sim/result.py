@@ -1,9 +1,10 @@
 """One run's result: its event log and the tables derived from it; save and load a run folder.
 
 A run folder holds the scenario as run (TOML), a manifest (seed, versions, timing), the event
-log and orders table as Parquet, and the small indicator tables as CSV (for Excel) and Parquet.
-It is written to a temporary sibling folder and renamed into place, so an interrupted save
-never leaves a folder that looks complete.
+log, system events, cases and orders as self-describing Parquet (names and time-zone-aware
+timestamps: ``sim.logfile``), and the small indicator tables as CSV (UTF-8 with BOM, for
+Excel).  It is written to a temporary sibling folder and renamed into place, so an
+interrupted save never leaves a folder that looks complete.
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import kpi
-from sim.activities import ACTIVITY_CHINESE, ACTIVITY_NAMES, CALLBACK_OUTCOMES, Act
+from sim import kpi, logfile
 from sim.log import EventLog
 from sim.memory import release_freed_memory
-from sim.scenario import CATEGORIES, Scenario, from_dict
+from sim.scenario import Scenario, from_dict
 
 MANIFEST = "manifest.json"
-PACKAGES = ("hotline-sim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "chinesecalendar")
+RUN_FOLDER_VERSION = 2  # 1: numeric events.parquet with system events (order -1) in it
+PACKAGES = (
+    "hotline-sim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "chinesecalendar", "holidays",
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -119,8 +122,10 @@ class Result:
         return pd.DataFrame(rows)
 
     def monthly(self) -> pd.DataFrame:
-        """Indicators by arrival month (cohorts)."""
-        return kpi.month_kpis(self.orders, self.context)
+        """One row per year-month of the run ('2022-01' in column ``month``, time order):
+        indicators by arrival month (cohorts), and the counts by event month (orders
+        dispatched, received and closed in the month) in the ``event_month_*`` columns."""
+        return kpi.month_kpis(self.orders, self.context, self.events)
 
     def by_unit(self) -> pd.DataFrame:
         """Indicators and workload by handling unit."""
@@ -133,27 +138,34 @@ class Result:
         return kpi._backlog_series(self.events, self.context)
 
     def readable_events(self) -> pd.DataFrame:
-        """The event log with names, dates and pm4py column names (case:concept:name ...)."""
-        ev = self.events
-        cal = self.context.cal
-        start = pd.Timestamp(cal.start)
-        names = {int(a): ACTIVITY_NAMES[a] for a in Act}
-        units = {i: u.name for i, u in enumerate(self.scenario.units)} | {-1: "热线中心 centre"}
-        out = pd.DataFrame(
-            {
-                "case:concept:name": ev["order"].astype(str),
-                "concept:name": ev["activity"].map(names),
-                "time:timestamp": start + pd.to_timedelta(ev["time"], unit="h"),
-                "org:resource": ev["unit"].map(units),
-                "activity_zh": ev["activity"].map({int(a): ACTIVITY_CHINESE[a] for a in Act}),
-                "outcome": np.where(
-                    ev["activity"] == Act.CALLBACK, ev["outcome"].map(CALLBACK_OUTCOMES), None
-                ),
-            }
-        )
-        cats = self.cases.set_index("order")["category"].map(dict(enumerate(CATEGORIES)))
-        out["case:category"] = ev["order"].map(cats)
-        return out
+        """The orders' event log as written to ``events.parquet``: pm4py/XES column names
+        (``case:concept:name``, ``concept:name``, ``time:timestamp`` in ``run.timezone``,
+        ``org:resource``), Chinese activity and outcome names, and the hour columns.  The
+        mechanisms' own events are in :meth:`system_events`."""
+        return self._named_events(logfile.EVENTS_FILE)
+
+    def system_events(self) -> pd.DataFrame:
+        """The mechanisms' own events (月调度 capacity moves, 考核 assessments, 克难方案
+        plans) with names and timestamps, as written to ``system_events.parquet``."""
+        return self._named_events(logfile.SYSTEM_FILE)
+
+    def _named_events(self, name: str) -> pd.DataFrame:
+        with tempfile.TemporaryDirectory() as tmp:
+            self._write_event_files(Path(tmp))
+            return pd.read_parquet(Path(tmp) / name)
+
+    def _write_event_files(self, folder: Path) -> None:
+        streamed = self.events_path is not None and self._events is None
+        batches = logfile.numeric_batches(None if streamed else self.events, self.events_path)
+        logfile.write_event_files(batches, self.scenario, self.cases, folder)
+
+    def named_cases(self) -> pd.DataFrame:
+        """The case attributes with names (category, urgency, topic, channel, responsible)."""
+        return logfile.named_cases(self.cases, self.scenario)
+
+    def named_orders(self) -> pd.DataFrame:
+        """The orders table with names and timestamps, as written to ``orders.parquet``."""
+        return logfile.named_orders(self.orders, self.scenario)
 
     # -- saving -----------------------------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:
@@ -163,6 +175,8 @@ class Result:
             "versions": package_versions(),
             "events": len(self.events),
             "orders": len(self.cases),
+            "run_folder_version": RUN_FOLDER_VERSION,
+            "timezone": self.scenario.run.timezone,
             **{k: v for k, v in self.meta.items() if k not in ("seed", "scenario")},
         }
 
@@ -179,23 +193,22 @@ class Result:
             os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a run folder is not
             with (tmp / "scenario.toml").open("wb") as fh:
                 tomli_w.dump(self.scenario.model_dump(mode="json", exclude_none=True), fh)
-            if self.events_path is not None and self._events is None:
-                shutil.copyfile(self.events_path, tmp / "events.parquet")
-            else:
-                self.events.to_parquet(tmp / "events.parquet", index=False)
-            self.cases.to_parquet(tmp / "cases.parquet", index=False)
-            self.orders.to_parquet(tmp / "orders.parquet")
+            self._write_event_files(tmp)
+            self.named_cases().to_parquet(tmp / "cases.parquet", index=False)
+            self.named_orders().to_parquet(tmp / "orders.parquet")
             release_freed_memory()  # Arrow's copies of the tables, before the indicators
-            for name, table in (
-                ("kpi_year", self.kpis()),
-                ("kpi_month", self.monthly()),
-                ("kpi_unit", self.by_unit()),
-                ("open_ages", self.open_ages()),
+            for name, table, index in (
+                ("kpi_year", self.kpis(), True),
+                ("kpi_month", self.monthly(), False),
+                ("kpi_unit", self.by_unit(), True),
+                ("open_ages", self.open_ages(), True),
+                ("backlog", self.backlog().to_frame(), True),
+                ("kpi_year_labelled", self.labelled_kpis(), False),
             ):
-                table.to_csv(tmp / f"{name}.csv", encoding="utf-8-sig")
-            self.backlog().to_frame().to_csv(tmp / "backlog.csv", encoding="utf-8-sig")
-            self.labelled_kpis().to_csv(tmp / "kpi_year_labelled.csv", index=False, encoding="utf-8-sig")
-            (tmp / MANIFEST).write_text(json.dumps(self.manifest(), indent=2, ensure_ascii=False))
+                write_csv(table, tmp / f"{name}.csv", index=index)
+            (tmp / MANIFEST).write_text(
+                json.dumps(self.manifest(), indent=2, ensure_ascii=False), encoding="utf-8"
+            )
             if target.exists():
                 old = target.with_name(f".{target.name}.old")
                 shutil.rmtree(old, ignore_errors=True)
@@ -219,9 +232,54 @@ class Result:
         import tomllib
 
         folder = Path(folder)
-        manifest = json.loads((folder / MANIFEST).read_text())
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         with (folder / "scenario.toml").open("rb") as fh:
             scn = from_dict(tomllib.load(fh), str(folder / "scenario.toml"))
-        events = pd.read_parquet(folder / "events.parquet")
-        cases = pd.read_parquet(folder / "cases.parquet")
+        version = manifest.get("run_folder_version", 1)
+        if version == 1:  # numeric files, as written before names and timestamps
+            events = pd.read_parquet(folder / "events.parquet")
+            cases = pd.read_parquet(folder / "cases.parquet")
+        elif version == RUN_FOLDER_VERSION:
+            events = logfile.read_event_files(folder, scn)
+            cases = logfile.coded_cases(pd.read_parquet(folder / "cases.parquet"), scn)
+        else:
+            raise ValueError(
+                f"{folder / MANIFEST}: run_folder_version {version} is newer than this "
+                f"hotline-sim reads ({RUN_FOLDER_VERSION}); upgrade hotline-sim"
+            )
         return cls(scn, manifest["seed"], events, cases, manifest)
+
+
+EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number
+
+
+def _excel_cell(v: Any) -> Any:
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and abs(int(v)) >= 10**EXCEL_DIGITS:
+        return f'="{int(v)}"'  # text that Excel shows as the number, all digits kept
+    if isinstance(v, (float, np.floating)) and np.isinf(v):
+        return "inf" if v > 0 else "−inf"  # a leading '-' would make Excel read a formula
+    return v
+
+
+def excel_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy fit for Excel: integers of more than 15 digits (big seeds) become ="..." text,
+    which Excel shows with every digit instead of rounding them to ...000; infinities (a
+    backlog that never recovers) become the word inf, and never '-inf', which Excel reads
+    as a formula (#NAME?).  Other values are unchanged, so pandas reads them back as
+    written."""
+    out = table.copy()
+    for col in out.columns:
+        values = out[col]
+        if values.dtype == object or pd.api.types.is_integer_dtype(values) or pd.api.types.is_float_dtype(values):
+            mapped = values.map(_excel_cell)
+            if not mapped.equals(values):
+                out[col] = mapped.astype(object)
+    index = out.index.map(_excel_cell)
+    if not index.equals(out.index):
+        out.index = index.rename(out.index.name)
+    return out
+
+
+def write_csv(table: pd.DataFrame, path: Path, index: bool = True) -> None:
+    """A table as CSV for Excel and pandas: UTF-8 with BOM, Excel-safe values."""
+    excel_safe(table).to_csv(path, index=index, encoding="utf-8-sig")

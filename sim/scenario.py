@@ -13,7 +13,15 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 if TYPE_CHECKING:
     from sim.calendar import WorkCalendar
@@ -32,8 +40,26 @@ Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 
+def _date_only(value: Any) -> Any:
+    """A calendar date and nothing more: a date-time (with or without an offset) would have
+    its time and offset silently dropped, so it is refused."""
+    if isinstance(value, dt.datetime) or (isinstance(value, str) and len(value.strip()) > 10):
+        raise ValueError(
+            f"expected a date like 2021-01-01, got the date-time {value!s}; the time zone is "
+            f"run.timezone"
+        )
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_date_only)]
+
+
 class ScenarioError(ValueError):
     """A scenario that cannot be run; the message is one line fit for a user."""
+
+
+class ScenarioWarning(UserWarning):
+    """A scenario that runs on an assumption the user should know (one line)."""
 
 
 class Strict(BaseModel):
@@ -59,6 +85,24 @@ class CategoryValues(Strict):
         return getattr(self, category)
 
 
+class CategoryProbabilities(CategoryValues):
+    """One probability per order category (0..1)."""
+
+    help: Probability
+    consult: Probability
+    complaint: Probability
+    suggestion: Probability
+
+
+class CategoryLimits(CategoryValues):
+    """One time limit per order category: positive (a zero limit makes every reply late)."""
+
+    help: Positive
+    consult: Positive
+    complaint: Positive
+    suggestion: Positive
+
+
 class CategoryEffects(Strict):
     """Additive effect per category (may be negative)."""
 
@@ -69,15 +113,50 @@ class CategoryEffects(Strict):
 
 
 class Run(Strict):
-    start: dt.date = Field(description="first day of the run (00:00 is time 0)")
+    start: Date = Field(description="first day of the run (00:00 local time is time 0)")
     horizon_days: int = Field(gt=0, le=3660, description="run length in calendar days")
+    timezone: str = Field(
+        "Asia/Shanghai",
+        description="IANA time zone of the run's clock; output timestamps carry it",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(v)
+        except (ValueError, KeyError, OSError):
+            raise ValueError(f"unknown time zone {v!r} (an IANA name like 'Asia/Shanghai')") from None
+        return v
+
+
+class SpecialDay(Strict):
+    """One entry of a holiday file: a date that is a holiday or an adjusted working day."""
+
+    date: Date
+    working: bool = Field(description="true: an adjusted working day (调休上班); false: a holiday")
 
 
 class Calendar(Strict):
-    holidays: Literal["chinese", "weekends", "none"] = Field(
+    holidays: Literal["chinese", "projected", "weekends", "none"] = Field(
         "chinese",
         description="working days: official Chinese holidays and adjusted working days "
-        "(chinesecalendar), Monday-Friday, or every day",
+        "(chinesecalendar); 'projected': the official data where it exists and, for later "
+        "years, China's statutory holidays computed by the `holidays` package (adjusted "
+        "working days unknown); Monday-Friday; or every day",
+    )
+    holiday_file: str | None = Field(
+        None,
+        description="CSV file (date,working) of holidays (working = false) and adjusted working "
+        "days (working = true) that override the calendar, e.g. the State Council's notice "
+        "for a year without official data; a path relative to the scenario file",
+    )
+    special_days: list[SpecialDay] = Field(
+        default=[],
+        description="the same entries inline (a holiday_file is read into this list, so the "
+        "scenario saved with a run is self-contained)",
     )
     office_hours: list[tuple[NonNegative, NonNegative]] = Field(
         default=[(8.5, 12.0), (14.5, 17.5)],
@@ -102,8 +181,8 @@ class Calendar(Strict):
 
 
 class Surge(Strict):
-    start: dt.date = Field(description="first day of the surge")
-    end: dt.date = Field(description="last day of the surge (inclusive)")
+    start: Date = Field(description="first day of the surge")
+    end: Date = Field(description="last day of the surge (inclusive)")
     factor: Positive = Field(description="multiplier on the arrival rate during the surge")
 
     @model_validator(mode="after")
@@ -128,12 +207,12 @@ class Demand(Strict):
         default=[1.0] * 24, min_length=24, max_length=24, description="relative volume of each hour"
     )
     surges: list[Surge] = Field(default=[], description="date ranges with a rate multiplier")
-    category_shares: CategoryValues = Field(description="share of each category, sum 1")
+    category_shares: CategoryProbabilities = Field(description="share of each category, sum 1")
     urgent_share: Probability = Field(description="share of orders that are urgent (紧急)")
-    channel_shares: dict[str, NonNegative] = Field(
+    channel_shares: dict[str, Probability] = Field(
         default={"phone": 1.0}, description="share of each intake channel, sum 1"
     )
-    hard_share: CategoryValues = Field(
+    hard_share: CategoryProbabilities = Field(
         description="probability that an order of each category is a hard case (疑难): long, "
         "recurring, often unresolved without a joint plan"
     )
@@ -143,7 +222,7 @@ class Demand(Strict):
 
     @field_validator("category_shares")
     @classmethod
-    def _cats(cls, v: CategoryValues) -> CategoryValues:
+    def _cats(cls, v: CategoryProbabilities) -> CategoryProbabilities:
         _check_shares(v.model_dump(), "category shares")
         return v
 
@@ -152,6 +231,8 @@ class Demand(Strict):
     def _channels(cls, v: dict[str, float]) -> dict[str, float]:
         if not v:
             raise ValueError("at least one channel is needed")
+        if any(not name.strip() for name in v):
+            raise ValueError("a channel name must not be empty")
         return _check_shares(v, "channel shares")
 
     @field_validator("month_weights", "weekday_weights", "hour_weights")
@@ -166,7 +247,7 @@ class Unit(Strict):
     name: str = Field(min_length=1, description="the unit's name (illustrative)")
     kind: Literal["department", "street"] = Field(description="district department 部门 or street/town 街镇")
     handlers: int = Field(ge=0, description="handlers working orders in office hours")
-    population_share: NonNegative = Field(
+    population_share: Probability = Field(
         0.0, description="streets only: share of local-affairs orders arising in this street"
     )
 
@@ -280,7 +361,9 @@ class Callback(Strict):
     )
     attempts: int = Field(3, ge=1, le=10, description="call attempts, one per working day")
     window_hours: NonNegative = Field(
-        3.0, description="attempts fall uniformly in this many hours after office opening"
+        3.0,
+        description="attempts fall uniformly in this many hours after office opening; at most "
+        "the office day (first opening to last closing, calendar.office_hours)",
     )
     reopen_probability_if_dissatisfied: Probability = Field(
         0.6, description="probability that a dissatisfied callback reopens the order (重办)"
@@ -294,7 +377,9 @@ class TimeLimits(Strict):
     sign_working_days: Positive = Field(1.0, description="sign-for limit, working days")
     sign_urgent_hours: Positive = Field(2.0, description="urgent sign-for limit, clock hours")
     reply_urgent_hours: Positive = Field(24.0, description="urgent reply limit, clock hours")
-    reply_working_days: CategoryValues = Field(description="reply limit per category, working days")
+    reply_working_days: CategoryLimits = Field(
+        description="reply limit per category, working days (each > 0)"
+    )
     max_extensions: int = Field(1, ge=0, le=5, description="extensions allowed per round")
 
 
@@ -401,6 +486,15 @@ class Scenario(Strict):
                     f"topics.{i}.unit: unit {t.unit!r} is not defined in [[units]] "
                     f"(allowed: a unit name or '{STREET}')"
                 )
+        self._check_dates()
+        office = self.calendar.office_hours
+        day = office[-1][1] - office[0][0]
+        if self.callback.window_hours > day:
+            raise ValueError(
+                f"callback.window_hours: {self.callback.window_hours:g} h after opening runs past "
+                f"the office day ({office[0][0]:g} to {office[-1][1]:g}, calendar.office_hours); "
+                f"allowed 0 to {day:g}"
+            )
         streets = [u for u in self.units if u.kind == "street"]
         if any(t.unit == STREET for t in self.topics):
             if not streets:
@@ -410,15 +504,51 @@ class Scenario(Strict):
             )
         return self
 
+    def _check_dates(self) -> None:
+        """Dated inputs must fall inside the dates the run uses: never silently ignored."""
+        first = self.run.start
+        try:
+            end = first + dt.timedelta(days=self.run.horizon_days - 1)
+        except OverflowError:
+            return  # reported by the date range check at load time, with its field
+        for i, surge in enumerate(self.demand.surges):
+            if surge.start < first or surge.end > end:
+                raise ValueError(
+                    f"demand.surges.{i}: {surge.start} to {surge.end} is not inside the run "
+                    f"window {first} to {end} (run.start, run.horizon_days)"
+                )
+        try:
+            last = first + dt.timedelta(days=self.run.horizon_days + calendar_margin_days(self))
+        except OverflowError:
+            return
+        seen: set[dt.date] = set()
+        for i, day in enumerate(self.calendar.special_days):
+            if not first <= day.date <= last:
+                raise ValueError(
+                    f"calendar.special_days.{i}: {day.date} is not inside the dates the run's "
+                    f"calendar covers, {first} to {last} (the run window plus its longest "
+                    f"deadline)"
+                )
+            if day.date in seen:
+                raise ValueError(f"calendar.special_days.{i}: {day.date} is listed twice")
+            seen.add(day.date)
+
     # conveniences -------------------------------------------------------------------------
     @property
     def horizon_hours(self) -> float:
         return self.run.horizon_days * 24.0
 
-    def longest_limit_working_days(self) -> float:
-        """Longest reply deadline with all extensions and the loosest unit factor."""
+    def longest_limit_working_days(self, loosest: bool = False) -> float:
+        """Longest reply deadline with all extensions: with the loosest unit factor when the
+        unified standard is off (units keep their own limits only then), or when ``loosest``."""
         limits = self.time_limits.reply_working_days.model_dump().values()
-        factor = max([1.0] + [params.limit_factor_max() for params in self.policy_params()])
+        factors = [
+            params.limit_factor_max()
+            for name, params in zip(POLICY_PARAMS, self.policy_params(), strict=True)
+            # units keep their own, looser limits only while the unified standard is off
+            if loosest or not (name == "one_standard" and getattr(params, "enabled", False))
+        ]
+        factor = max([1.0, *factors])
         return max(limits) * factor * (1 + self.time_limits.max_extensions)
 
     def policy_params(self) -> list[PolicyParams]:
@@ -514,29 +644,108 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ScenarioError(f"{p}: not a UTF-8 text file") from None
 
 
+def read_holiday_file(path: Path, field: str = "calendar.holiday_file") -> list[dict[str, Any]]:
+    """Entries of a holiday file: CSV (UTF-8, optional BOM) with a header ``date,working``;
+    ``working`` is true/false (also 1/0, workday/holiday, 班/休).  One-line ScenarioError
+    naming the file and line on anything else.  Each entry carries its line as ``_line``."""
+    import csv
+
+    truth = {"true": True, "1": True, "workday": True, "班": True,
+             "false": False, "0": False, "holiday": False, "休": False}
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ScenarioError(f"{field}: {path}: no such file") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{field}: {path}: not a UTF-8 text file") from None
+    rows = list(csv.reader(text.splitlines()))
+    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["date", "working"]:
+        raise ScenarioError(f"{field}: {path}: line 1: expected the header 'date,working'")
+    out = []
+    for n, row in enumerate(rows[1:], start=2):
+        if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
+            continue
+        try:
+            day = dt.date.fromisoformat(row[0].strip())
+            working = truth[row[1].strip().lower()]
+        except (ValueError, IndexError, KeyError):
+            raise ScenarioError(
+                f"{field}: {path}: line {n}: expected a date like 2027-02-06 and working = "
+                f"true or false, got {','.join(row)!r}"
+            ) from None
+        out.append({"date": day, "working": working, "_line": n})
+    return out
+
+
+def _read_holiday_file(data: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[int, str]]:
+    """The scenario dict with its holiday file read into ``calendar.special_days``, and for
+    each entry from the file, its place ('FILE: line N') for error messages."""
+    cal = data.get("calendar")
+    if not isinstance(cal, dict) or not cal.get("holiday_file"):
+        return data, {}
+    name = cal["holiday_file"]
+    if not isinstance(name, str):
+        raise ScenarioError(f"{source}: calendar.holiday_file: expected a file path, got {name!r}")
+    path = Path(name)
+    if not path.is_absolute() and Path(source).exists():
+        path = Path(source).parent / path
+    try:
+        entries = read_holiday_file(path)
+    except ScenarioError as e:
+        raise ScenarioError(f"{source}: {e}") from None
+    cal = {k: v for k, v in cal.items() if k != "holiday_file"}
+    inline = list(cal.get("special_days", []))
+    places = {len(inline) + i: f"{name}: line {e.pop('_line')}" for i, e in enumerate(entries)}
+    cal["special_days"] = [*inline, *entries]
+    return {**data, "calendar": cal}, places
+
+
 def from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
-    """Validate a scenario dict, with every check a run relies on (calendar, volume)."""
+    """Validate a scenario dict, with every check a run relies on (calendar, volume).
+
+    A ``calendar.holiday_file`` is read here (relative to ``source``'s folder) into
+    ``calendar.special_days``.  Warns (``ScenarioWarning``) when holidays are projected."""
+    data, places = _read_holiday_file(data, source)
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(validation_message(source, e)) from None
+        msg = validation_message(source, e)
+        for i, place in places.items():  # an entry of the holiday file: name the file's line
+            msg = msg.replace(f": calendar.special_days.{i}: ", f": calendar.holiday_file: {place}: ")
+        raise ScenarioError(msg) from None
     _check_runnable(scn, source)
     return scn
 
 
 def _check_runnable(scn: Scenario, source: str) -> None:
-    from sim.calendar import CHINESE_CALENDAR_FIRST_YEAR, chinese_calendar_last_year
+    import warnings
+
+    from sim.calendar import official_years
 
     last = _last_needed_day(scn, source)
-    if scn.calendar.holidays == "chinese":
-        first_ok, last_ok = CHINESE_CALENDAR_FIRST_YEAR, chinese_calendar_last_year()
-        if scn.run.start.year < first_ok or last.year > last_ok:
-            # a start outside the calendar is the start's fault; a start inside it, the horizon's
-            field = "run.start" if not first_ok <= scn.run.start.year <= last_ok else "run.horizon_days"
-            raise ScenarioError(
-                f"{source}: {field}: the Chinese holiday calendar covers {first_ok}-{last_ok}, "
-                f"but the run needs {scn.run.start} to {last} (horizon plus the longest "
-                f"deadline); choose dates inside it or calendar.holidays = \"weekends\""
+    official = official_years()
+    first_ok, last_ok = official.start, official.stop - 1
+    outside = scn.run.start.year < first_ok or last.year > last_ok
+    if scn.calendar.holidays == "chinese" and outside:
+        # a start outside the calendar is the start's fault; a start inside it, the horizon's
+        field = "run.start" if not first_ok <= scn.run.start.year <= last_ok else "run.horizon_days"
+        raise ScenarioError(
+            f"{source}: {field}: the Chinese holiday calendar covers {first_ok}-{last_ok}, "
+            f"but the run needs {scn.run.start} to {last} (horizon plus the longest "
+            f"deadline); choose dates inside it, calendar.holidays = \"projected\" or "
+            f"\"weekends\""
+        )
+    if scn.calendar.holidays == "projected":
+        years = [y for y in range(scn.run.start.year, last.year + 1) if y not in official]
+        if years:
+            span = f"{years[0]}" if len(years) == 1 else f"{years[0]}-{years[-1]}"
+            warnings.warn(
+                ScenarioWarning(
+                    f"{source}: calendar.holidays: no official holiday data for {span}; statutory "
+                    f"holidays are projected and adjusted working days (调休) are unknown "
+                    f"(add them with calendar.holiday_file once published)"
+                ),
+                stacklevel=3,
             )
     expected = scn.expected_orders()
     if expected > scn.demand.max_orders:
@@ -556,7 +765,7 @@ def _last_needed_day(scn: Scenario, source: str) -> dt.date:
             f"runs past the last representable date (9999-12-31)"
         ) from None
     try:
-        margin = calendar_margin_days(scn)
+        margin = deadline_margin_days(scn)
         return scn.run.start + dt.timedelta(days=scn.run.horizon_days + margin)
     except OverflowError:
         # blame the start when even a ten-year margin would not fit, else the deadlines
@@ -570,22 +779,38 @@ def _last_needed_day(scn: Scenario, source: str) -> dt.date:
         ) from None
 
 
-def calendar_margin_days(scn: Scenario) -> int:
+def deadline_margin_days(scn: Scenario) -> int:
     """Calendar days past the horizon the working calendar must cover: the longest deadline
-    in calendar days (working days stretch over weekends and the longest holiday), plus
-    the callback attempts."""
+    in force in calendar days (working days stretch over weekends and the longest holiday),
+    plus the callback attempts.  A run is refused when its holiday data stop earlier."""
     working_days = scn.longest_limit_working_days() + scn.callback.attempts + 2
     return int(math.ceil(working_days * 7 / 5)) + 10
 
 
+def calendar_margin_days(scn: Scenario) -> int:
+    """Calendar days past the horizon the working calendar is built for when the holiday
+    data reach that far: the margin with the loosest unit factor even when the standard is
+    on (so a run's calendar, and its event log, do not depend on that switch); never less
+    than ``deadline_margin_days``."""
+    working_days = scn.longest_limit_working_days(loosest=True) + scn.callback.attempts + 2
+    return max(int(math.ceil(working_days * 7 / 5)) + 10, deadline_margin_days(scn))
+
+
 def build_calendar(scn: Scenario) -> WorkCalendar:
-    """The run's working calendar: from the start, over the horizon plus the margin the
-    longest deadline needs (``calendar_margin_days``)."""
-    from sim.calendar import OfficeHours, WorkCalendar
+    """The run's working calendar: from the start, over the horizon plus
+    ``calendar_margin_days`` (for official Chinese holidays: as far as the installed data
+    reach, and never less than ``deadline_margin_days``), with the holiday-file entries
+    (``calendar.special_days``)."""
+    from sim.calendar import OfficeHours, WorkCalendar, official_years
 
     days = scn.run.horizon_days + calendar_margin_days(scn)
+    if scn.calendar.holidays == "chinese":
+        # (a run needing more than the data was refused when its scenario was loaded)
+        covered = (dt.date(official_years().stop - 1, 12, 31) - scn.run.start).days + 1
+        days = max(scn.run.horizon_days + deadline_margin_days(scn), min(days, covered))
     office = OfficeHours(tuple((float(a), float(b)) for a, b in scn.calendar.office_hours))
-    return WorkCalendar(scn.run.start, days, office, scn.calendar.holidays)
+    special = {d.date: d.working for d in scn.calendar.special_days}
+    return WorkCalendar(scn.run.start, days, office, scn.calendar.holidays, special)
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:

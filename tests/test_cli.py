@@ -455,7 +455,7 @@ def test_interrupted_resave_keeps_old_folder_intact(small_result, tmp_path, monk
     before = {p.name: p.read_bytes() for p in target.iterdir()}
     monkeypatch.setattr(
         pd.DataFrame, "to_parquet",
-        _fail_on_call(3, KeyboardInterrupt(), pd.DataFrame.to_parquet),
+        _fail_on_call(2, KeyboardInterrupt(), pd.DataFrame.to_parquet),  # orders.parquet
     )
     with pytest.raises(KeyboardInterrupt):
         small_result.save(target)

@@ -112,7 +112,7 @@ def test_rates_are_defined_wherever_their_denominator_is_positive(small_result):
 def test_table_shapes(small_result):
     monthly = small_result.monthly()
     assert len(monthly) == 12
-    assert list(monthly.index) == list(range(1, 13))
+    assert list(monthly["month"]) == [f"2021-{m:02d}" for m in range(1, 13)]
     by_unit = small_result.by_unit()
     assert len(by_unit) == 50
     assert list(by_unit["unit"]) == [u.name for u in small_result.scenario.units]
@@ -286,10 +286,11 @@ def test_hand_built_log_times_to_close(small_scenario):
 
 def test_hand_built_log_tables(small_scenario):
     res = hand_result(small_scenario)
-    monthly = res.monthly()
-    assert list(monthly.index) == [1]
-    assert monthly.loc[1, "dispatched"] == 7
-    assert monthly.loc[1, "received"] == 6
+    monthly = res.monthly().set_index("month")
+    assert monthly.index[0] == "2021-01"  # then the other months of the window, empty
+    assert monthly.loc["2021-01", "dispatched"] == 7
+    assert monthly.loc["2021-01", "received"] == 6
+    assert (monthly["dispatched"].iloc[1:] == 0).all()
     by_unit = res.by_unit()
     assert len(by_unit) == len(small_scenario.units)
     assert by_unit.loc[0, "received"] == 5  # orders 0, 1, 2, 3, 5 (5 ended with unit 0)
@@ -354,10 +355,12 @@ def test_round_trip_with_a_surge_and_a_backlog(small_scenario, tmp_path):
 
 def test_readable_events(small_result):
     readable = small_result.readable_events()
-    assert len(readable) == len(small_result.events)
+    system = small_result.system_events()
+    assert len(readable) == int((small_result.events["order"] >= 0).sum())
+    assert len(readable) + len(system) == len(small_result.events)
     for col in ("case:concept:name", "concept:name", "time:timestamp", "org:resource"):
         assert readable[col].notna().all(), col
-    assert readable["time:timestamp"].min() >= pd.Timestamp("2021-01-01")
-    assert readable["time:timestamp"].max() <= pd.Timestamp("2022-01-01")
+    assert readable["time:timestamp"].min() >= pd.Timestamp("2021-01-01", tz="Asia/Shanghai")
+    assert readable["time:timestamp"].max() <= pd.Timestamp("2022-01-01", tz="Asia/Shanghai")
     callbacks = readable.loc[readable["concept:name"] == "callback", "outcome"]
     assert set(callbacks) <= {"unreached", "satisfied", "basically_satisfied", "dissatisfied"}

@@ -159,6 +159,8 @@ def scenarios(draw, twenty_four_seven: bool = False) -> dict:
     cb = data["callback"]
     cb["reach_probability_per_attempt"] = draw(prob)
     cb["reopen_probability_if_dissatisfied"] = draw(prob)
+    office = data["calendar"]["office_hours"]
+    cb["window_hours"] = draw(st.floats(0.0, office[-1][1] - office[0][0]))
     cb["satisfaction"]["base"] = draw(st.floats(-4.0, 8.0))
     data["time_limits"]["max_extensions"] = draw(st.integers(0, 2))
 
@@ -206,6 +208,7 @@ SUBNORMAL_REACH = shrunk(
         "run.start": dt.date(2019, 1, 1),
         "run.horizon_days": 32,
         "calendar.office_hours": [[0.0, 0.5]],
+        "callback.window_hours": 0.5,  # callbacks within the office day (issue 9 bound)
         "demand.urgent_share": 1.0,
         "callback.reach_probability_per_attempt": 2.225073858507e-311,
         "mechanisms.one_model.enabled": True,
@@ -223,6 +226,7 @@ URGENT_NIGHT_WORK = shrunk(
         "run.start": dt.date(2019, 1, 11),
         "run.horizon_days": 23,
         "calendar.office_hours": [[0.0, 0.5]],
+        "callback.window_hours": 0.5,  # callbacks within the office day (issue 9 bound)
         "demand.annual_orders": 50.0,
         "demand.urgent_share": 1.0,
         "mechanisms.one_model.enabled": True,
