@@ -148,20 +148,18 @@ def test_cohorts_match_monthly_table_and_draw_targets(res, baseline_path):
     assert "censor" in fig._suptitle.get_text()
 
 
-def test_cohorts_accept_year_month_labels(res, monkeypatch):
-    """The outputs issue makes monthly() year-month labelled; the chart takes either."""
-    table = res.monthly().reset_index()
-    table["month"] = [f"2021-{m:02d}" for m in table.pop("arrival_month")]
-    monkeypatch.setattr(Result, "monthly", lambda self: table)
+def test_cohort_table_is_by_year_month(res):
+    """The cohorts are the run folder's monthly table, by year-month label, in time order."""
     got = data.cohort_table(res)
-    assert list(got.index) == [f"2021-{m:02d}" for m in range(1, 13)]
+    assert list(got.index) == list(res.monthly()["month"]) == sorted(got.index)
 
 
 @pytest.mark.parametrize(
     ("overrides", "labels"),
     [
         ({"run.start": "2021-07-01"}, ["2021-07", "2021-08"]),  # a run not starting in January
-        ({"run.horizon_days": 400}, [f"M{m:02d}" for m in range(1, 13)]),  # longer than a year
+        # longer than a year: one row per year-month, never two years merged (cases r1)
+        ({"run.horizon_days": 400}, [f"2021-{m:02d}" for m in range(1, 13)] + ["2022-01", "2022-02"]),
     ],
 )
 def test_cohort_months_for_other_periods(overrides, labels):

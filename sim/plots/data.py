@@ -185,23 +185,10 @@ def daily_table(res: Result) -> pd.DataFrame:
 
 
 def cohort_table(res: Result) -> pd.DataFrame:
-    """``Result.monthly()`` (arrival-month cohorts) indexed by year-month labels.
-
-    Accepts today's table (index ``arrival_month`` 1..12) and a table with a ``month`` column
-    of labels like "2022-01"; the rows come back in time order.  A run longer than a year
-    with a table by month number gets labels "M01".."M12" (its years are merged there)."""
-    table = res.monthly().copy()
-    if "month" in table.columns:
-        table = table.set_index("month")
-    elif table.index.name == "arrival_month":
-        months = run_months(res)
-        if len(months) <= 12:  # month numbers name the run's months one to one
-            by_number = {int(m[5:7]): m for m in months}
-            table.index = [by_number[int(m)] for m in table.index]
-        else:  # a longer run's table merges the years by month number: say so in the label
-            table.index = [f"M{int(m):02d}" for m in table.index]
+    """``Result.monthly()`` (arrival-month cohorts) indexed by its year-month labels
+    ("2022-01"), in time order: one row per month of the run, whatever its start and length."""
+    table = res.monthly().set_index("month")
     table.index = table.index.astype(str)
-    table.index.name = "month"
     return table.sort_index()
 
 
