@@ -18,7 +18,7 @@ from sim.activities import CENTRE
 from sim.log import EventLog
 from sim.mechanisms import REGISTRY
 from sim.memory import as_array, release_freed_memory
-from sim.model.clock import Environment, Wake  # noqa: F401  (Environment: re-exported for tests)
+from sim.model.clock import Environment  # noqa: F401  (re-exported: tests import it from here)
 from sim.model.intake import Intake, compute_intake
 from sim.model.kernel import ModelKernel
 from sim.model.lifecycle import FATE_BITS, Lifecycle

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.activities import Act
 from sim.calendar import WorkCalendar
+from sim.model.units import free_handlers
 from sim.port import Order, UnitMonth
 from sim.rng import Stream
 
@@ -70,9 +71,7 @@ class ModelKernel:
         unit = self._units[order.unit]
         now = self.now
         releases = unit.releases
-        while releases and releases[0] <= now:
-            heappop(releases)
-        start = now if len(releases) < unit.capacity else heappop(releases)
+        start = now if free_handlers(unit, now) > 0 else heappop(releases)
         end = self.cal.add_working_hours(start, hours)
         heappush(releases, end)
         if start < self.horizon:  # (work that begins after the run is not in its log)
