@@ -125,7 +125,8 @@ class UnitMonth:
     """The declared per-unit monthly indicators a policy may read (events counted in the
     month they happen): what the assessment (一套指标) ranks units on."""
 
-    __slots__ = ("replies", "late", "signs", "late_signs", "sendbacks", "callbacks", "dissatisfied", "criticisms")
+    __slots__ = ("replies", "late", "signs", "late_signs", "sendbacks", "callbacks", "dissatisfied", "criticisms",
+                 "extensions")
 
     def __init__(self) -> None:
         self.replies = 0  # replies made (回复)
@@ -136,6 +137,7 @@ class UnitMonth:
         self.callbacks = 0  # callbacks that reached the citizen (回访)
         self.dissatisfied = 0  # of which 不满意
         self.criticisms = 0  # public criticisms (通报) of the unit's orders
+        self.extensions = 0  # extensions (延期) the unit asked for
 
 
 @dataclass

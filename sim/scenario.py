@@ -259,6 +259,10 @@ class Topic(Strict):
         description="responsible unit by the responsibility list: a unit name, or '@street' "
         "for the street/town where the citizen lives"
     )
+    effort_factor: Positive = Field(
+        1.0, description="multiplier on the handler-hours of this topic's orders (some topics "
+        "need site visits or several parties)"
+    )
 
 
 class Routing(Strict):
@@ -282,6 +286,13 @@ class Signing(Strict):
     )
 
 
+class KindFactors(Strict):
+    """A multiplier per unit kind (1 = as the baseline's handler-hours)."""
+
+    department: Positive = Field(1.0, description="district departments 部门")
+    street: Positive = Field(1.0, description="streets and towns 街镇")
+
+
 class Handling(Strict):
     scale: Positive = Field(1.0, description="multiplier on all handling times (effort and lead)")
     effort_median_hours: Positive = Field(
@@ -292,6 +303,11 @@ class Handling(Strict):
         "lognormal",
         description="handler effort distribution; exponential has the same median "
         "(mean = effort_median_hours / ln 2), for checks against queueing theory",
+    )
+    kind_effort_factor: KindFactors = Field(
+        default_factory=lambda: KindFactors(),
+        description="multiplier on handler-hours by unit kind (部门 / 街镇): units differ in speed, "
+        "not only in headcount",
     )
     lead_median_working_days: CategoryValues = Field(
         description="working days from the end of handler work to the reply (site visits, "

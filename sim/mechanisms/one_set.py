@@ -30,6 +30,9 @@ class AssessmentWeights(Strict):
         -2.0, description="weight of the share of reached callbacks that were 不满意"
     )
     criticisms: Finite = Field(-0.05, description="weight per public criticism (通报) of the unit")
+    extension_share: Finite = Field(
+        0.0, description="weight of extensions asked for per reply (an extension counts against the unit)"
+    )
 
 
 class OneSetParams(PolicyParams):
@@ -53,12 +56,14 @@ def score(m: UnitMonth, w: AssessmentWeights) -> float:
     late_signs = m.late_signs / m.signs if m.signs else 0.0
     sendbacks = m.sendbacks / m.replies
     dissatisfied = m.dissatisfied / m.callbacks if m.callbacks else 0.0
+    extensions = m.extensions / m.replies
     return (
         w.on_time_reply_share * on_time
         + w.late_sign_share * late_signs
         + w.sendback_share * sendbacks
         + w.dissatisfied_share * dissatisfied
         + w.criticisms * m.criticisms
+        + w.extension_share * extensions
     )
 
 

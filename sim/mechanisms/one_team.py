@@ -5,8 +5,10 @@ as its capacity (inspectors × actions a day) goes: orders overdue long enough a
 criticised (通报); overdue orders get a reminder (催办); orders due within the warning window
 get a warning (预警); orders still overdue after criticism are reminded again every few
 working days (``chase_every_working_days``; 0 = never).  A warned order jumps its unit's
-queue and its unit is more likely to hurry; a reminded or criticised order in its lead phase
-has its remaining time cut.  Off, or with zero inspectors: nobody chases.
+queue and its unit is more likely to hurry; a warned order in hand that is heading past its
+deadline (a hard case's outside parties), and a reminded or criticised one, has its remaining
+outside wait cut (``remind_speedup``): the unit presses the other parties.  Off, or with zero
+inspectors: nobody chases.
 
 Decision points: ``on_deadline`` (a deadline set or moved: the warning's due time),
 ``on_wait`` (an order that stays open until its warning goes on the list), ``next_change``
@@ -172,6 +174,8 @@ class OneTeam(Policy[OneTeamParams]):
         order.warned = True
         self.kernel.record(order.id, Act.WARN, now, order.unit, order.due_std)
         self.kernel.raise_priority(order)
+        if order.lead_end > order.due_unit:  # in hand and heading past its deadline: the unit
+            self.kernel.compress_lead(order, self.params.remind_speedup)  # presses the other parties
         self._remind.file(order.due_unit, next(self._seq), order)
         return True
 

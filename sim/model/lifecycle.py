@@ -82,6 +82,9 @@ class Lifecycle:
         self.exponential_effort = h.effort_distribution == "exponential"
         # hot-path constants as plain floats (read once per order)
         self.effort_median, self.effort_sigma, self.handling_scale = h.effort_median_hours, h.effort_sigma, h.scale
+        # units differ in speed by kind and topic (handler-hours multipliers), not only headcount
+        self.kind_effort = [getattr(h.kind_effort_factor, u.kind) for u in model.units]
+        self.topic_effort = [t.effort_factor for t in scn.topics] or [1.0]
         self.reopen_lead_factor, self.lead_sigma = h.reopen_lead_factor, h.lead_sigma
         lead_median_wd = [h.lead_median_working_days.get(c) for c in model.categories]
         self.lead_median_hours = [d * self.hpd for d in lead_median_wd]
@@ -280,7 +283,7 @@ class Lifecycle:
                 effort = -self.effort_median / math.log(2.0) * math.log(0.5 * math.erfc(z / math.sqrt(2.0)))
             else:
                 effort = self.effort_median * math.exp(self.effort_sigma * z)
-        effort *= self.handling_scale / unit.speed
+        effort *= self.handling_scale * self.kind_effort[unit.index] * self.topic_effort[o.topic] / unit.speed
         if o.round > 0:
             effort *= self.reopen_lead_factor
         self.record(o.id, Act.START, now, unit.index, value=effort)
@@ -376,17 +379,43 @@ class Lifecycle:
         self.schedule(max(now, decide), self.decide, o, o.version)
 
     def decide(self, o: Order) -> None:
-        """Shortly before its deadline, a unit that will miss it asks for an extension
-        (延期), hurries, or lets it run late."""
+        """Shortly before its deadline, a unit that will miss it manages to the deadline:
+        it hurries the order if the work can still be done in time, and otherwise asks for an
+        extension (延期) while the standard deadline has not expired; failing both, the order
+        runs late.
+
+        "Can still be done in time": the handler's own work ends before the unit's deadline
+        and the rest is waiting the unit can cut short (pressing the other party, replying
+        with what it has), which a hard case's outside parties do not allow.  Units are
+        ranked on on-time reply (一套指标), so they hurry such an order with
+        ``hurry_probability`` (``hurry_probability_warned`` after a supervision warning;
+        policies may change it).  An extension is asked for only when the order cannot be
+        done in time, and counts against the unit in the assessment."""
         now = self.m.env.now
         h = self.scn.handling
-        # an extension extends the standard deadline and must be asked for before it expires:
-        # once it has passed, the order stays late
+        earliest = max(now, o.effort_end)  # hurrying cannot cut the handler's own work
+        if not o.hard and o.due_unit > earliest:
+            p = h.hurry_probability_warned if o.warned else h.hurry_probability
+            for hurry_probability in self._hurry:
+                p = hurry_probability(o, p)
+            if self.u(o, "hurry") < p:
+                share = self.streams["hurry"].uniform()
+                if o.urgent:  # urgent work runs around the clock
+                    o.lead_end = earliest + share * (o.due_unit - earliest)
+                else:  # the rest of the work is office time: the reply falls in office hours
+                    w = self.cal.working_clock(earliest)
+                    o.lead_end = self.cal.at_working_clock(w + share * (o.due_unit_clock - w))
+                o.version += 1
+                self.schedule(o.lead_end, self.reply_now, o, o.version)
+                return
+        # cannot be done in time: an extension extends the standard deadline and must be asked
+        # for before it expires; once it has passed, the order stays late
         if o.extensions_left > 0 and now < o.due_std and self.u(o, "extend") < h.extension_request_probability:
             o.extensions_left -= 1
             approved = self.u(o, "approve") < h.extension_approval_probability
+            unit = self.units[o.unit]
+            unit.months[bisect_right(self.month_starts, now)].extensions += 1
             if approved:
-                unit = self.units[o.unit]
                 limit = self.reply_limit_wd[o.category]
                 factor = self.limit_factor[unit.index]
                 if o.urgent:
@@ -404,17 +433,6 @@ class Lifecycle:
             if approved:
                 self.plan_reply(o, now)
                 return
-        p = h.hurry_probability_warned if o.warned else h.hurry_probability
-        for hurry_probability in self._hurry:
-            p = hurry_probability(o, p)
-        earliest = max(now, o.effort_end)  # hurrying cannot cut the handler's own work
-        if self.u(o, "hurry") < p and o.due_unit > earliest:
-            share = self.streams["hurry"].uniform()
-            if o.urgent:  # urgent work runs around the clock
-                o.lead_end = earliest + share * (o.due_unit - earliest)
-            else:  # the rest of the work is office time: the reply falls in office hours
-                w = self.cal.working_clock(earliest)
-                o.lead_end = self.cal.at_working_clock(w + share * (o.due_unit_clock - w))
         o.version += 1
         self.schedule(o.lead_end, self.reply_now, o, o.version)
 
@@ -430,6 +448,9 @@ class Lifecycle:
         else:
             left = self.cal.working_hours_between(base, o.lead_end)
             o.lead_end = self.cal.add_working_hours(base, left * share)
+        if now < o.due_unit:  # chased before its deadline (a warning): the deadline decision is still ahead
+            self.plan_reply(o, now)
+            return
         o.version += 1
         self.schedule(max(now, o.lead_end), self.reply_now, o, o.version)
 
