@@ -76,6 +76,7 @@ class Order:
         "reply_at",
         "queued",
         "handling",
+        "started_at",
         "lead_end",
         "effort_end",
         "resolved",
@@ -109,6 +110,7 @@ class Order:
         self.reply_at = math.inf  # when this round's reply comes (may be ahead of the clock)
         self.queued = False  # waiting in its unit's queue for a handler
         self.handling = False  # a handler took this round (until the next request)
+        self.started_at = math.inf  # when a handler started this round (the START time)
         self.lead_end = 0.0
         self.effort_end = 0.0
         self.resolved = True
@@ -117,8 +119,10 @@ class Order:
         self.queue_token = 0
 
     def in_hand(self, now: float) -> bool:
-        """A handler has this round and it has not replied by ``now``."""
-        return self.handling and now < self.reply_at
+        """A handler has started this round (its START is logged at or before ``now``) and
+        it has not replied by ``now``.  (A round taken outside office hours is booked at
+        once but starts at the next opening.)"""
+        return self.handling and self.started_at <= now < self.reply_at
 
 
 class UnitMonth:

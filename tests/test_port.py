@@ -139,8 +139,9 @@ def test_reply_shortcut_changes_nothing_a_policy_could_see(small_scenario):
 
 
 def test_order_state_is_true_at_any_instant(small_scenario):
-    """At probe times mid-run, an order reports queued / in hand exactly as the log (events
-    up to that instant) says: never "in hand" after its reply, never queued once started."""
+    """At probe times mid-run, an order reports waiting / in hand exactly as the log (events
+    up to that instant) says: never "in hand" after its reply or before its START, never
+    waiting once started."""
     scn = sim.with_overrides(small_scenario, {
         "handling.effort_median_hours": 12.0,  # handlers busy: orders wait for them
         "demand.surges": [{"start": "2021-03-01", "end": "2021-04-30", "factor": 3.0}],
@@ -163,7 +164,9 @@ def test_order_state_is_true_at_any_instant(small_scenario):
     times = [24.0 * d + 10.123457 for d in (40, 75, 100, 130, 200)]
 
     def probe(t: float) -> None:
-        probes[t] = [(i, o.in_hand(t), o.queued) for i, o in seen.items()]
+        # waiting: in its unit's queue, or taken outside office hours and booked for the
+        # next opening (its START is logged then)
+        probes[t] = [(i, o.in_hand(t), o.queued or (o.handling and o.started_at > t)) for i, o in seen.items()]
 
     for t in times:
         model.schedule(t, probe, t)
@@ -298,7 +301,9 @@ def test_fractional_supervision_budget_carries_over(per_day):
     scn = sim.load_scenario(
         REPO / "tests" / "scenarios" / "r7_fractional_capacity.toml",
         overrides={"mechanisms.one_team.actions_per_inspector_day": per_day,
-                   "handling.lead_median_working_days.help": 12.0},
+                   "handling.lead_median_working_days.help": 12.0,
+                   # units that never hurry: overdue orders pile up, so the lists are never empty
+                   "handling.hurry_probability": 0.0, "handling.hurry_probability_warned": 0.0},
     )
     model = _model(scn, 1)
     log = model.run()

@@ -80,7 +80,7 @@ def test_no_extension_after_the_deadline(seed):
                 due[o] = d
         elif act == Act.REPLY and o in due:
             assert d == pytest.approx(due[o])  # the reply is judged against the deadline in force
-    assert extends > 50
+    assert extends > 20  # enough requests for the check to bite (units now hurry what they can)
 
 
 @pytest.mark.parametrize("days", [57, 58, 59, 60])

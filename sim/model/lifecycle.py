@@ -274,6 +274,7 @@ class Lifecycle:
         o.handling = True  # in hand: effort until effort_end, then the lead time
         if now >= self.m.horizon:
             return  # the office opens after the run: nothing of this round happens within it
+        o.started_at = now
         if self.first_effort is not None and not o.used & EFFORT_BIT:
             o.used |= EFFORT_BIT
             effort = self.first_effort[o.id]
