@@ -17,7 +17,8 @@ class Act(IntEnum):
     START = 4  # a handler starts work (办理); value = handler-hours this round takes
     REPLY = 5  # 回复: the unit replies; due = the (extended) standard deadline in force
     SENDBACK = 6  # 退回重办: the centre's review rejects the reply
-    CALLBACK = 7  # 回访: outcome 0 unreached, 1 满意, 2 基本满意, 3 不满意
+    CALLBACK = 7  # 回访: outcome 0 unreached, 1 满意, 2 基本满意, 3 不满意; value (reached only):
+    # the citizen's answer to "was the problem resolved?", 1 已解决 / 0 未解决 (NaN: unreached)
     CLOSE = 8  # 办结
     REOPEN = 9  # 重办: a dissatisfied citizen's order is handled again
     EXTEND = 10  # 延期: outcome 1 approved (due = new deadline), 0 refused
@@ -25,6 +26,7 @@ class Act(IntEnum):
     REMIND = 12  # 催办: supervision chases an overdue order
     CRITICISE = 13  # 通报: long overdue, publicly criticised
     WORK = 14  # 附加办理: handler time a policy books on an order (value = handler-hours)
+    ESCALATE = 15  # 提级督办: the n-th reopen escalates the order (due = the round's deadline)
     # system events (order = -1): what the mechanisms did
     CAPACITY = 20  # 月调度: temporary handlers moved to a unit (value = change)
     ASSESS = 21  # 考核: monthly assessment adjusts a unit's effort (value = speed factor)
@@ -47,6 +49,7 @@ ACTIVITY_NAMES = {
     Act.REMIND: "remind",
     Act.CRITICISE: "criticise",
     Act.WORK: "work",
+    Act.ESCALATE: "escalate",
     Act.CAPACITY: "capacity",
     Act.ASSESS: "assess",
     Act.PLAN: "plan",
@@ -68,6 +71,7 @@ ACTIVITY_CHINESE = {
     Act.REMIND: "催办",
     Act.CRITICISE: "通报",
     Act.WORK: "附加办理",
+    Act.ESCALATE: "提级督办",
     Act.CAPACITY: "月调度",
     Act.ASSESS: "考核",
     Act.PLAN: "克难方案",
@@ -79,6 +83,10 @@ CALLBACK_OUTCOMES = {0: "unreached", 1: "satisfied", 2: "basically_satisfied", 3
 CALLBACK_OUTCOMES_CHINESE = {0: "未接通", 1: "满意", 2: "基本满意", 3: "不满意"}
 EXTEND_OUTCOMES = {0: "refused", 1: "approved"}
 EXTEND_OUTCOMES_CHINESE = {0: "不予延期", 1: "准予延期"}
+# a reached callback's answer on resolution (the CALLBACK event's value)
+RESOLUTION = {0: "unresolved", 1: "resolved"}
+RESOLUTION_CHINESE = {0: "未解决", 1: "已解决"}
+UNRESOLVED, RESOLVED = 0, 1
 CENTRE_NAME = "热线中心 centre"  # the centre's name wherever a unit name is shown
 SYSTEM_ACTS = (Act.CAPACITY, Act.ASSESS, Act.PLAN)  # the mechanisms' own events (order -1)
 UNREACHED, SATISFIED, BASIC, DISSATISFIED = 0, 1, 2, 3
@@ -92,16 +100,17 @@ NEXT = {
     Act.RETURN: {Act.REDISPATCH},
     Act.REDISPATCH: {Act.SIGN},
     Act.START: {Act.REPLY},
-    Act.REPLY: {Act.SENDBACK, Act.CALLBACK},
+    Act.REPLY: {Act.SENDBACK, Act.CALLBACK, Act.CLOSE},  # CLOSE directly: not sampled for a callback
     Act.SENDBACK: {Act.START},
     Act.CALLBACK: {Act.CLOSE},
     Act.CLOSE: {Act.REOPEN},
-    Act.REOPEN: {Act.START},
+    Act.REOPEN: {Act.START, Act.ESCALATE},
+    Act.ESCALATE: {Act.START},  # the escalated round is handled like any other, with priority
 }
 
 # Side activities do not move the order; they may happen while it awaits its reply.
 SIDE = {Act.EXTEND, Act.WARN, Act.REMIND, Act.CRITICISE}
-SIDE_ALLOWED_AFTER = {Act.SIGN, Act.START, Act.SENDBACK, Act.REOPEN}
+SIDE_ALLOWED_AFTER = {Act.SIGN, Act.START, Act.SENDBACK, Act.REOPEN, Act.ESCALATE}
 # Policy work (e.g. 先行联系, a first call to the citizen) may fall at any time after arrival.
 ANYTIME = {Act.WORK}
 

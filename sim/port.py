@@ -64,6 +64,7 @@ class Order:
         "hops",
         "round",
         "reopens",
+        "escalated",
         "extensions_left",
         "due_std",
         "due_unit",
@@ -98,6 +99,7 @@ class Order:
         self.hops = 0  # returns and redispatches so far
         self.round = 0  # handling rounds after the first (send-backs, reopens)
         self.reopens = 0
+        self.escalated = False  # escalated (提级督办) after repeated reopens: stays so
         self.extensions_left = 0
         self.due_std = 0.0  # reply deadline by the standard (the on-time indicator's)
         self.due_unit = 0.0  # reply deadline the unit works to (looser without 一个标准)

@@ -369,9 +369,65 @@ class Satisfaction(Strict):
         5.0, description="score lost when a hard case is left unresolved"
     )
     basic_cut: Finite = Field(6.0, description="score above which 满意 rather than 基本满意 is likely")
+    interviewer_effect: NonNegative = Field(
+        4.75,
+        description="social desirability: how much closer to 不满意 an answer to a text message "
+        "(短信回访) is than one to a caller (the other fields are what a call measures), in "
+        "score units on the step to 不满意 only. Calibrated with the baseline's score: 8-9 % of "
+        "SMS callbacks dissatisfied vs 0.98 % of manual ones (Junshan 2021, DESIGN §7)",
+    )
+
+
+CALLBACK_METHODS = ("manual", "sms", "sampled")
+CALLBACK_METHODS_CHINESE = {"manual": "人工回访", "sms": "短信回访", "sampled": "抽样回访"}
+
+
+class SmsCallback(Strict):
+    """短信回访: one text message per callback instead of calls.  It is sent when the first call
+    would be made (the next working day, in ``callback.window_hours``); the citizen answers it
+    or not, at any hour."""
+
+    reply_probability: Probability = Field(
+        0.6, description="probability that the citizen answers the callback text message "
+        "(per order and callback; assumed: no published figure found)"
+    )
+    reply_mean_hours: Positive = Field(
+        4.0, description="mean clock hours from sending to the answer (exponential, cut at "
+        "window_hours; assumed)"
+    )
+    window_hours: Positive = Field(
+        48.0, description="clock hours an answer is waited for; none by then: unreached (assumed)"
+    )
+
+
+class SampledCallback(Strict):
+    """抽样回访: manual calls to a sample of the closed orders; the rest close when the review
+    accepts the reply, without a callback.  A reopened order is always called back."""
+
+    share: Probability = Field(
+        0.3, description="share of orders whose reply is followed by a callback (assumed)"
+    )
+
+
+class Escalation(Strict):
+    """提级督办: an order reopened again and again is escalated to a higher level, which
+    handles it ahead of normal work and with a joint effort like a resolution plan."""
+
+    after_reopens: int = Field(
+        0, ge=0, le=10, description="the reopen (重办) that escalates an order: 2 = its second "
+        "reopen; 0 = never"
+    )
+    resolve_probability: Probability = Field(
+        0.95, description="probability an escalated hard case is resolved at its reply, at least "
+        "(a joint plan's, mechanisms.one_plan.resolve_probability_with_plan; assumed)"
+    )
 
 
 class Callback(Strict):
+    method: Literal["manual", "sms", "sampled"] = Field(
+        "manual", description="回访方式: manual 人工回访 (calls on working days), sms 短信回访 "
+        "(a text message), sampled 抽样回访 (manual calls to a sample of orders)"
+    )
     reach_probability_per_attempt: Probability = Field(
         0.7, description="probability that one call attempt reaches the citizen"
     )
@@ -385,6 +441,9 @@ class Callback(Strict):
         0.6, description="probability that a dissatisfied callback reopens the order (重办)"
     )
     satisfaction: Satisfaction
+    sms: SmsCallback = Field(default_factory=SmsCallback)
+    sampled: SampledCallback = Field(default_factory=SampledCallback)
+    escalation: Escalation = Field(default_factory=Escalation)
 
 
 class TimeLimits(Strict):

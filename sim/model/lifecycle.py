@@ -1,7 +1,7 @@
 """One order's path through the lifecycle (DESIGN §2), as a chain of scheduled callbacks.
 
 arrive → sign → [return → redispatch → sign]* → start (handler) → lead → [extend] → reply →
-[sendback → start …] → callback → close → [reopen → start …]
+[sendback → start …] → [callback] → close → [reopen → [escalate] → start …]
 
 Each step computes its next time directly (working calendar, drawn durations) and schedules
 one wake-up; nothing polls.  A wake-up carries the order's ``version``; when supervision or an
@@ -89,8 +89,13 @@ class Lifecycle:
         lead_median_wd = [h.lead_median_working_days.get(c) for c in model.categories]
         self.lead_median_hours = [d * self.hpd for d in lead_median_wd]
         self.review_delay, self.sendback_p = scn.review.delay_hours, scn.review.sendback_probability
-        self.satisfaction = SatisfactionModel(scn.callback.satisfaction, model.categories)
-        self.reopen_p = scn.callback.reopen_probability_if_dissatisfied
+        cb = scn.callback
+        self.method = cb.method
+        self.satisfaction = SatisfactionModel(cb.satisfaction, model.categories, by_person=cb.method != "sms")
+        self.reopen_p = cb.reopen_probability_if_dissatisfied
+        self.escalate_after = cb.escalation.after_reopens  # 0: never
+        self.escalated_resolve_p = cb.escalation.resolve_probability
+        self._callback_method_draws(model)
         # the time-limit factor each unit works to (一个标准: 1 for all)
         self.limit_factor = []
         for unit in model.units:
@@ -125,6 +130,26 @@ class Lifecycle:
         # draws used up here or by the intake (vectorised): never read one by one
         self.consumed_u = {"window", "reach", "route", "direct", "direct_time"}
         self.consumed_z = {"lead"} | (set() if self.first_effort is None else {"effort"})
+
+    def _callback_method_draws(self, model: RunState) -> None:
+        """The draws an SMS or a sampled callback needs beyond a manual one's: each order's
+        own, from streams of their own (``fate.sms_delay``, ``fate.sample``), made only for
+        that method, so a manual run's draws are untouched and the same seed gives every
+        method the same orders, handling and reach draws (common random numbers)."""
+        n = len(model.orders)
+        cb = self.scn.callback
+        if self.method == "sms":
+            sms = cb.sms
+            self.sms_reply_p, self.sms_window, self.sms_mean = sms.reply_probability, sms.window_hours, sms.reply_mean_hours
+            # the order's own reach uniform decides whether it answers: the citizen a call
+            # reaches at once is the one who answers a text, on the same draw
+            self.first_reach_u = model.orders.uniforms["reach"]
+            self.first_sms_delay = as_array("d", model.streams.numpy("fate.sms_delay").random(n))
+            # the answer time: exponential with mean reply_mean_hours, cut at window_hours
+            self.sms_cut = -math.expm1(-sms.window_hours / sms.reply_mean_hours)
+        elif self.method == "sampled":
+            draws = model.streams.numpy("fate.sample").random(n)
+            self.sampled = as_array("b", draws < cb.sampled.share)
 
     def _attempts_needed(self, u: np.ndarray) -> np.ndarray:
         """Attempts until the citizen is reached (0: not within ``attempts``): the smallest k
@@ -479,6 +504,8 @@ class Lifecycle:
             p = 1.0
             for resolve_probability in self._resolve:
                 p = resolve_probability(o, p)
+            if o.escalated and p < self.escalated_resolve_p:  # a joint effort, like a plan's
+                p = self.escalated_resolve_p
             o.resolved = self.u(o, "resolve") < p
         review_at = now + self.review_delay
         if self.u(o, "review") < self.sendback_p:
@@ -509,14 +536,33 @@ class Lifecycle:
         for on_deadline in self._on_deadline:
             on_deadline(o)
         self.request(o, now)
+        if o.escalated:
+            self.raise_priority(o)
 
     def schedule_callback(self, o: Order, after: float) -> None:
-        """Callback attempts on consecutive working days from the next working day.
+        """The callback after the review accepted the reply at ``after``, by the scenario's
+        method (回访方式, ``callback.method``):
+
+        * manual (人工回访): call attempts on consecutive working days from the next working
+          day, until the citizen is reached or the attempts run out;
+        * sms (短信回访): one text message when the first call would be made; answered or not
+          (``schedule_sms``);
+        * sampled (抽样回访): manual calls to the order's first round only if it is in the
+          sample; otherwise the order closes at ``after``, without a callback.  A reopened
+          order is always called back.
 
         Nothing can change an order between its reply and its callback (supervision has let
         it go, and the satisfaction model reads only what the reply fixed), so the callback
         and the close are worked out now and recorded at their own time, without a wake-up
         of their own; only a reopen, which competes for handlers again, waits for its time."""
+        method = self.method
+        if method == "sms":
+            self.schedule_sms(o, after)
+            return
+        if method == "sampled" and not o.reopens and not self.sampled[o.id]:
+            if after < self.m.horizon:
+                self.close(o, after)
+            return
         if not o.used & CALLBACK_BITS:  # the first callback: the order's own draws
             o.used |= CALLBACK_BITS
             offset, needed = self.first_window[o.id], self.first_attempts[o.id]
@@ -533,6 +579,27 @@ class Lifecycle:
         else:
             self.callback_unreached(o, when)
 
+    def schedule_sms(self, o: Order, after: float) -> None:
+        """短信回访: the text goes out when the first call would be made (the next working day,
+        in the call window); the citizen answers it with ``sms.reply_probability``, after an
+        exponential delay (mean ``reply_mean_hours``) cut at ``window_hours``, at any hour.
+        No answer within the window: unreached, recorded when the window ends."""
+        if not o.used & CALLBACK_BITS:  # the first callback: the order's own draws
+            o.used |= CALLBACK_BITS
+            offset, reach_u, delay_u = self.first_window[o.id], self.first_reach_u[o.id], self.first_sms_delay[o.id]
+        else:
+            offset = self.streams["window"].uniform() * self.window_hours
+            reach_u, delay_u = self.streams["reach"].uniform(), self.streams["sms_delay"].uniform()
+        sent = self.cal.next_working_day_start(after) + offset
+        if reach_u < self.sms_reply_p:
+            when = sent - self.sms_mean * math.log1p(-delay_u * self.sms_cut)
+            if when < self.m.horizon:
+                self.callback_reached(o, when)
+        else:
+            when = sent + self.sms_window
+            if when < self.m.horizon:
+                self.callback_unreached(o, when)
+
     def callback_unreached(self, o: Order, now: float) -> None:
         self.record(o.id, Act.CALLBACK, now, o.unit, outcome=UNREACHED)
         self.close(o, now)
@@ -547,7 +614,10 @@ class Lifecycle:
             result = self.satisfaction.outcome_at(score, uniform)
         else:
             result = self.satisfaction.outcome(o, uniform)
-        self.record(o.id, Act.CALLBACK, now, o.unit, outcome=result)
+        # the citizen also says whether the problem was resolved (解决率): as the model has
+        # it, i.e. a hard case left unresolved at its last reply says no, any other yes
+        self.record(o.id, Act.CALLBACK, now, o.unit, value=1.0 if o.resolved else 0.0,
+                    outcome=result)  # (activities.RESOLVED / UNRESOLVED)
         if o.unit >= 0:
             m = self.units[o.unit].months[bisect_right(self.month_starts, now)]
             m.callbacks += 1
@@ -576,5 +646,17 @@ class Lifecycle:
         o.round += 1
         clock = self.set_reply_dues(o, now)
         self.record(o.id, Act.REOPEN, now, o.unit, o.due_std)
+        if o.reopens == self.escalate_after:
+            self.escalate(o, now)
         self.request(o, now, clock)
+        if o.escalated:
+            self.raise_priority(o)
+
+    def escalate(self, o: Order, now: float) -> None:
+        """提级督办: the ``callback.escalation.after_reopens``-th reopen escalates the order.
+        From now on each of its rounds waits ahead of normal work in the unit's queue (as a
+        supervised order does), and a hard case is resolved at its reply with at least
+        ``escalation.resolve_probability`` (a joint effort, like a resolution plan's)."""
+        o.escalated = True
+        self.record(o.id, Act.ESCALATE, now, o.unit, o.due_std)
 
