@@ -15,10 +15,18 @@ import pandas as pd
 
 from sim.activities import BASIC, DISSATISFIED, SATISFIED, Act
 from sim.calendar import WorkCalendar, vectorised_add_working_hours, vectorised_working_clock
-from sim.scenario import CATEGORIES, Scenario, build_calendar
+from sim.scenario import CATEGORIES, CATEGORY_CHINESE, Scenario, build_calendar
 
 STATUSES = ["closed", "open", "unsigned"]  # an order's state at the horizon
 MAIN_ACTS = [a for a in Act if a not in (Act.EXTEND, Act.WARN, Act.REMIND, Act.CRITICISE, Act.WORK) and a < 20]
+
+# first-reply time groups: (key suffix, Chinese, English, categories); the targets judge
+# complaints and suggestions together (the message-board figures, VALIDATION.md)
+FIRST_REPLY_GROUPS_CATEGORIES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    *((c, CATEGORY_CHINESE[c], c, (c,)) for c in CATEGORIES),
+    ("complaint_suggestion", "投诉建议", "complaints and suggestions", ("complaint", "suggestion")),
+)
+FIRST_REPLY_GROUPS = tuple((key, zh, en) for key, zh, en, _ in FIRST_REPLY_GROUPS_CATEGORIES)
 
 # English key -> (Chinese label, English label, kind) ; kind drives formatting
 INDICATORS: dict[str, tuple[str, str, str]] = {
@@ -30,18 +38,27 @@ INDICATORS: dict[str, tuple[str, str, str]] = {
     "closure_rate": ("办结率", "closure rate", "rate"),
     "on_time_sign_rate": ("按时签收率", "on-time sign rate", "rate"),
     "on_time_reply_rate": ("按时办结率", "on-time reply rate", "rate"),
+    "overdue_orders": ("超期工单", "overdue orders", "count"),
+    "overdue_rate": ("超期率", "overdue rate", "rate"),
     "extension_rate": ("延期率", "extension rate", "rate"),
     "return_rate": ("退单率", "return rate", "rate"),
     "reopen_rate": ("重办率", "reopen rate", "rate"),
     "callback_rate": ("回访率", "callback rate", "rate"),
+    "callback_reach": ("回访成功率", "callback reach", "rate"),
     "satisfaction": ("满意率", "satisfaction", "rate"),
     "satisfied_share": ("满意", "satisfied share of reached", "rate"),
     "basic_share": ("基本满意", "basically satisfied share", "rate"),
     "dissatisfied_share": ("不满意", "dissatisfied share", "rate"),
+    "resolution_rate": ("解决率", "resolution rate", "rate"),
     "ttc_mean_wd": ("平均办结时长", "time to close, mean (working days)", "days"),
     "ttc_median_wd": ("办结时长中位数", "time to close, median (working days)", "days"),
     "ttc_p90_wd": ("办结时长P90", "time to close, p90 (working days)", "days"),
     "ttc_km_median_wd": ("办结时长KM中位数", "time to close, Kaplan-Meier median (working days)", "days"),
+    **{
+        f"first_reply_{stat}_wd_{key}": (f"首次答复时长{zh_stat}（{zh}）", f"first reply, {stat} (working days): {en}", "days")
+        for key, zh, en in FIRST_REPLY_GROUPS
+        for stat, zh_stat in (("median", "中位数"), ("p90", "P90"))
+    },
     "open_age_mean_wd": ("未办结平均时长", "open orders' mean age (working days)", "days"),
     "open_age_p90_wd": ("未办结时长P90", "open orders' age p90 (working days)", "days"),
     "littles_law_open": ("利特尔定律估计", "Little's law open estimate", "count"),
@@ -53,6 +70,7 @@ INDICATORS: dict[str, tuple[str, str, str]] = {
     "reminders": ("催办数", "supervision reminders", "count"),
     "criticisms": ("通报数", "public criticisms", "count"),
     "capacity_moved": ("月调度调配", "handler-months lent by the monthly meeting", "count"),
+    "capacity_months": ("月调度出借月数", "months in which the monthly meeting lent handlers", "count"),
     "plans": ("克难方案", "hard-case plans adopted", "count"),
     "backlog_mean": ("平均积压", "open orders, daily mean", "count"),
     "backlog_peak": ("积压峰值", "open orders, daily peak", "count"),
@@ -185,6 +203,12 @@ def orders_table(events: pd.DataFrame, cases: pd.DataFrame, ctx: Context) -> pd.
     out["last_reply"] = per.last([int(Act.REPLY)], "time")
     out["reply_due"] = per.last([int(Act.REPLY)], "due")
     out["final_callback"] = per.last([int(Act.CALLBACK)], "outcome", fill=-1).astype(np.int8)
+    # the reached citizen's answer at the last callback: 1 resolved, 0 not, NaN none
+    out["final_resolution"] = per.last([int(Act.CALLBACK)], "value")
+    out["first_reply"] = per.first(Act.REPLY, "time")
+    # the reply deadline last set (sign-for, reopen, extension): the one in force while
+    # the order awaits its reply (a send-back keeps it)
+    out["due_in_force"] = per.last([int(Act.SIGN), int(Act.REOPEN), int(Act.EXTEND)], "due")
     signed = ~np.isnan(out["first_sign"].to_numpy())
     closed = last_activity == Act.CLOSE
     # a categorical: the per-month and per-unit rates compare its codes, not strings
@@ -201,6 +225,16 @@ def orders_table(events: pd.DataFrame, cases: pd.DataFrame, ctx: Context) -> pd.
     hpd = ctx.cal.hours_per_day
     out["ttc_wd"] = np.where(closed, (wc_close - wc_arrive) / hpd, np.nan)
     out["age_wd"] = np.where(closed, np.nan, (wc_horizon - wc_arrive) / hpd)
+    first_reply = out["first_reply"].to_numpy()
+    replied = ~np.isnan(first_reply)
+    wc_reply = vectorised_working_clock(ctx.cal, np.where(replied, first_reply, 0.0))
+    out["first_reply_wd"] = np.where(replied, (wc_reply - wc_arrive) / hpd, np.nan)
+    # overdue (超期): a reply after its deadline, or awaiting a reply at the horizon with the
+    # deadline in force passed (replied and awaiting the callback is not overdue)
+    late_reply = out["replies"].to_numpy() > out["replies_on_time"].to_numpy()
+    replied_last = np.isin(last_activity, (int(Act.REPLY), int(Act.CALLBACK), int(Act.CLOSE)))
+    awaiting = signed & ~closed & ~replied_last
+    out["overdue"] = late_reply | (awaiting & (out["due_in_force"].to_numpy() < ctx.horizon))
     out["arrival_month"] = _months(ctx, arrive)
     out.index.name = "order"
     return out
@@ -250,6 +284,10 @@ def _order_rates(orders: pd.DataFrame, basic_weight: float, rows: np.ndarray | N
     n_sat, n_basic = int((final == SATISFIED).sum()), int((final == BASIC).sum())
     n_dis = int((final == DISSATISFIED).sum())
     n_reached = n_sat + n_basic + n_dis
+    n_called = int((final >= 0).sum())  # closed after a callback (not: closed unsampled)
+    answer = col("final_resolution")[closed]
+    n_answered = int((~np.isnan(answer)).sum())  # (NaN in logs written before the answer)
+    n_overdue = int(col("overdue")[rec].sum())
     ttc = col("ttc_wd")[closed]
 
     def share(name: str) -> float:
@@ -264,18 +302,49 @@ def _order_rates(orders: pd.DataFrame, basic_weight: float, rows: np.ndarray | N
         "closure_rate": _rate(n_closed, n_rec),
         "on_time_sign_rate": _rate(int(col("on_time_sign")[rec].sum()), n_rec),
         "on_time_reply_rate": _rate(int(col("replies_on_time")[rec].sum()), int(col("replies")[rec].sum())),
+        "overdue_orders": n_overdue,
+        "overdue_rate": _rate(n_overdue, n_rec),
         "extension_rate": share("extensions"),
         "return_rate": share("returns"),
         "reopen_rate": share("reopens"),
         "callback_rate": _rate(n_reached, n_closed),
+        "callback_reach": _rate(n_reached, n_called),
         "satisfaction": _rate(n_sat + basic_weight * n_basic, n_reached),
         "satisfied_share": _rate(n_sat, n_reached),
         "basic_share": _rate(n_basic, n_reached),
         "dissatisfied_share": _rate(n_dis, n_reached),
+        "resolution_rate": _rate(int((answer == 1.0).sum()), n_answered),
         "ttc_mean_wd": float(ttc.mean()) if len(ttc) else math.nan,
         "ttc_median_wd": float(np.median(ttc)) if len(ttc) else math.nan,
         "ttc_p90_wd": float(np.quantile(ttc, 0.9)) if len(ttc) else math.nan,
     }
+
+
+def first_reply_quantiles(orders: pd.DataFrame) -> dict[str, float]:
+    """Median and p90 of the working days from dispatch to the first reply (首次答复), per
+    category and for complaints and suggestions together, over the orders replied to within
+    the horizon (those not yet replied are left out: censored, as for time to close).  NaN
+    for a group with no reply."""
+    wd = orders["first_reply_wd"].to_numpy()
+    cats = np.asarray(orders["category"].cat.codes)
+    out = {}
+    for key, _, _, members in FIRST_REPLY_GROUPS_CATEGORIES:
+        codes = [CATEGORIES.index(c) for c in members]
+        values = wd[np.isin(cats, codes) & ~np.isnan(wd)]
+        empty = len(values) == 0
+        out[f"first_reply_median_wd_{key}"] = math.nan if empty else float(np.median(values))
+        out[f"first_reply_p90_wd_{key}"] = math.nan if empty else float(np.quantile(values, 0.9))
+    return out
+
+
+def capacity_months(events: pd.DataFrame, ctx: Context) -> int:
+    """The calendar months of the window in which the monthly meeting (月调度) lent handlers:
+    months with a CAPACITY system event of positive value (a loan; taking handlers back
+    is negative)."""
+    act = events["activity"].to_numpy()
+    lends = (act == Act.CAPACITY) & (events["value"].to_numpy() > 0)
+    idx = _month_index(ctx, events["time"].to_numpy()[lends])
+    return int(len(np.unique(idx[idx >= 0])))
 
 
 def _backlog_series(events: pd.DataFrame, ctx: Context) -> pd.Series:
@@ -365,6 +434,7 @@ def year_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Se
     ttc, age = orders["ttc_wd"].to_numpy(), orders["age_wd"].to_numpy()
     durations = np.where(closed, ttc, age)[rec].astype(float)
     k["ttc_km_median_wd"] = kaplan_meier_median(durations, closed[rec])
+    k.update(first_reply_quantiles(orders))
     open_age = pd.Series(age[status == "open"])
     k["open_age_mean_wd"] = float(open_age.mean()) if len(open_age) else math.nan
     k["open_age_p90_wd"] = float(open_age.quantile(0.9)) if len(open_age) else math.nan
@@ -384,6 +454,7 @@ def year_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Se
     k["criticisms"] = int((acts == Act.CRITICISE).sum())
     cap = events.loc[acts == Act.CAPACITY, "value"]
     k["capacity_moved"] = float(cap[cap > 0].sum())
+    k["capacity_months"] = capacity_months(events, ctx)
     k["plans"] = int((acts == Act.PLAN).sum())
     backlog = _backlog_series(events, ctx)
     k["backlog_mean"] = float(backlog.mean())

@@ -30,6 +30,7 @@ from sim.activities import (
     CENTRE_NAME,
     EXTEND_OUTCOMES,
     EXTEND_OUTCOMES_CHINESE,
+    RESOLUTION,
     Act,
 )
 from sim.log import EVENT_COLUMNS, EVENT_DTYPES
@@ -38,7 +39,7 @@ from sim.scenario import CATEGORIES, CATEGORY_CHINESE, Scenario
 EVENTS_FILE = "events.parquet"
 SYSTEM_FILE = "system_events.parquet"
 CHUNK_ROWS = 1_000_000
-# activity code -> position in the activity dictionary (codes are 0..13 and 20..22)
+# activity code -> position in the activity dictionary (codes are 0..15 and 20..22)
 _ACTS = sorted(int(a) for a in Act)
 _ACT_POS = np.full(max(_ACTS) + 1, -1, dtype=np.int8)
 _ACT_POS[_ACTS] = np.arange(len(_ACTS))
@@ -289,7 +290,8 @@ def coded_cases(named: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
     )
 
 
-TIME_COLUMNS = ("arrive", "sign_due", "first_sign", "close_time", "last_reply", "reply_due")
+TIME_COLUMNS = ("arrive", "sign_due", "first_sign", "first_reply", "close_time", "last_reply", "reply_due",
+                "due_in_force")
 UNIT_COLUMNS = ("first_unit", "final_unit", "responsible")
 
 
@@ -323,6 +325,10 @@ def named_orders(orders: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
     if "final_callback" in out:
         codes = out["final_callback"].to_numpy().astype(int)
         out["final_callback"] = pd.Categorical.from_codes(codes, list(CALLBACK_OUTCOMES.values()))
+    if "final_resolution" in out:  # 1.0 / 0.0 / NaN -> resolved / unresolved / null
+        values = out["final_resolution"].to_numpy(dtype=float)
+        codes = np.where(np.isnan(values), -1, np.nan_to_num(values)).astype(int)
+        out["final_resolution"] = pd.Categorical.from_codes(codes, list(RESOLUTION.values()))
     out["status"] = pd.Categorical(out["status"], categories=["closed", "open", "unsigned"])
     for col in TIME_COLUMNS:
         if col in out:

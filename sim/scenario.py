@@ -383,9 +383,10 @@ CALLBACK_METHODS_CHINESE = {"manual": "人工回访", "sms": "短信回访", "sa
 
 
 class SmsCallback(Strict):
-    """短信回访: one text message per callback instead of calls.  It is sent when the first call
-    would be made (the next working day, in ``callback.window_hours``); the citizen answers it
-    or not, at any hour."""
+    """短信回访 (method = "sms"): one text message per callback instead of calls.
+
+    It is sent when the first call would be made (the next working day, in
+    ``callback.window_hours``); the citizen answers it or not, at any hour."""
 
     reply_probability: Probability = Field(
         0.6, description="probability that the citizen answers the callback text message "
@@ -401,8 +402,10 @@ class SmsCallback(Strict):
 
 
 class SampledCallback(Strict):
-    """抽样回访: manual calls to a sample of the closed orders; the rest close when the review
-    accepts the reply, without a callback.  A reopened order is always called back."""
+    """抽样回访 (method = "sampled"): manual calls to a sample of the orders.
+
+    The rest close when the review accepts the reply, without a callback.  A reopened order is
+    always called back."""
 
     share: Probability = Field(
         0.3, description="share of orders whose reply is followed by a callback (assumed)"
@@ -410,8 +413,11 @@ class SampledCallback(Strict):
 
 
 class Escalation(Strict):
-    """提级督办: an order reopened again and again is escalated to a higher level, which
-    handles it ahead of normal work and with a joint effort like a resolution plan."""
+    """提级督办: escalation of an order reopened again and again.
+
+    The higher level has each later round handled ahead of normal work (raised queue
+    priority), with a joint effort like a resolution plan's (a hard case's resolve
+    probability)."""
 
     after_reopens: int = Field(
         0, ge=0, le=10, description="the reopen (重办) that escalates an order: 2 = its second "

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, example, given, settings, target
 from hypothesis import strategies as st
 
 import sim
-from sim.activities import Act, check_path
+from sim.activities import UNREACHED, Act, check_path
 from sim.kpi import INDICATORS
 from sim.model import run_model
 from sim.result import Result
@@ -162,6 +162,15 @@ def scenarios(draw, twenty_four_seven: bool = False) -> dict:
     office = data["calendar"]["office_hours"]
     cb["window_hours"] = draw(st.floats(0.0, office[-1][1] - office[0][0]))
     cb["satisfaction"]["base"] = draw(st.floats(-4.0, 8.0))
+    cb["satisfaction"]["interviewer_effect"] = draw(st.floats(0.0, 8.0))
+    cb["method"] = draw(st.sampled_from(["manual", "sms", "sampled"]))
+    cb["sms"] = {
+        "reply_probability": draw(prob),
+        "reply_mean_hours": draw(st.floats(0.1, 72.0)),
+        "window_hours": draw(st.floats(0.1, 120.0)),
+    }
+    cb["sampled"] = {"share": draw(prob)}
+    cb["escalation"] = {"after_reopens": draw(st.integers(0, 3)), "resolve_probability": draw(prob)}
     data["time_limits"]["max_extensions"] = draw(st.integers(0, 2))
 
     mech = data["mechanisms"]
@@ -281,6 +290,43 @@ def check_paths_and_times(res: Result) -> None:
     assert set(res.cases["order"]) == set(ev.loc[ev["activity"] == Act.ARRIVE, "order"])
 
 
+def check_callbacks_and_escalation(res: Result) -> None:
+    """1b. A reached callback records the citizen's resolution answer (1 resolved, 0 not: a
+    case that is not hard is always resolved), an unreached one none; an order closes without
+    a callback only under sampled callbacks, in its first round.  An order is escalated
+    (提级督办) exactly when it is reopened ``after_reopens`` times, right after that reopen
+    and at its time, once."""
+    cb = res.scenario.callback
+    n = cb.escalation.after_reopens
+    ev = res.events
+    hard = dict(zip(res.cases["order"].tolist(), res.cases["hard"].tolist(), strict=True))
+    columns = {c: ev[c].to_numpy() for c in ("order", "activity", "time", "value", "outcome")}
+    seqs: dict[int, list[tuple[int, float, float, int]]] = defaultdict(list)
+    for o, a, t, v, out in zip(*columns.values(), strict=True):
+        if o >= 0:
+            seqs[int(o)].append((int(a), float(t), float(v), int(out)))
+    for order, seq in seqs.items():
+        reopens = 0
+        for i, (a, t, v, out) in enumerate(seq):
+            if a == Act.CALLBACK:
+                if out == UNREACHED:
+                    assert math.isnan(v), (order, i, v)
+                else:
+                    assert v in (0.0, 1.0), (order, i, v)
+                    assert v == 1.0 or hard[order], (order, i, "a plain case said unresolved")
+            elif a == Act.CLOSE and seq[i - 1][0] == Act.REPLY:
+                assert cb.method == "sampled" and reopens == 0, (order, i, cb.method)
+            elif a == Act.REOPEN:
+                reopens += 1
+                escalated = i + 1 < len(seq) and seq[i + 1][0] == Act.ESCALATE
+                assert escalated == (reopens == n), (order, reopens, n)
+                if escalated:
+                    assert seq[i + 1][1] == t
+            elif a == Act.ESCALATE:
+                assert seq[i - 1][0] == Act.REOPEN, (order, i)
+        assert sum(a == Act.ESCALATE for a, *_ in seq) == (1 if n and reopens >= n else 0), order
+
+
 def check_conservation_and_rates(res: Result) -> None:
     """3. dispatched = received + unsigned, received = closed + open; 4. rates in [0, 1]
     (NaN exactly when the denominator is zero), counts >= 0."""
@@ -292,6 +338,8 @@ def check_conservation_and_rates(res: Result) -> None:
     rec = orders[orders["status"] != "unsigned"]
     closed = rec[rec["status"] == "closed"]
     reached = int(closed["final_callback"].isin([1, 2, 3]).sum())
+    answered = int(closed["final_resolution"].notna().sum())
+    assert answered == reached  # every reached callback records the resolution answer
     wl = sim.kpi._workload(res.events, res.orders, res.context)
     denominators = {
         "closure_rate": len(rec),
@@ -301,6 +349,9 @@ def check_conservation_and_rates(res: Result) -> None:
         "reopen_rate": len(rec),
         "on_time_reply_rate": int(rec["replies"].sum()),
         "callback_rate": len(closed),
+        "callback_reach": int((closed["final_callback"] >= 0).sum()),
+        "resolution_rate": answered,
+        "overdue_rate": len(rec),
         "satisfaction": reached,
         "satisfied_share": reached,
         "basic_share": reached,
@@ -387,6 +438,7 @@ def test_paths_are_legal_and_times_ordered(data: dict, seed: int) -> None:
     """Properties 1 and 2."""
     res = run(data, seed)
     check_paths_and_times(res)
+    check_callbacks_and_escalation(res)
 
 
 @settings(SETTINGS, max_examples=25)

@@ -339,7 +339,7 @@ def flow_counts(res: Result) -> dict[str, int]:
     orders the centre answered itself, the orders still open and the unsigned ones.
 
     Keys: arrive, sign, return, redispatch, start, reply, centre_reply, sendback, callback,
-    callback_reached, close, reopen, extend, warn, remind, criticise, open, unsigned."""
+    callback_reached, close, reopen, escalate, extend, warn, remind, criticise, open, unsigned."""
     log = log_columns(res)
     case = log.order >= 0
     counts = np.bincount(log.act[case].astype(np.int64), minlength=32)

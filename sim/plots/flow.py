@@ -26,7 +26,7 @@ def figure(counts: dict[str, int], source: Source, lang: str = "both") -> Figure
     events (extensions, supervision) and the ends (closed, open, unsigned at the horizon).
 
     ``counts``: from ``data.flow_counts`` (events per activity and orders per end state).
-    Escalations are not modelled yet, so they are not drawn."""
+    Escalations (提级督办) are counted on the reopen loop."""
     lang = resolve_lang(lang)
     fig = new_figure(11, 6.2, source, lang)
     ax = fig.add_subplot()
@@ -68,7 +68,8 @@ def figure(counts: dict[str, int], source: Source, lang: str = "both") -> Figure
     loop((xs[3] - 0.2, top), (xs[2] + 0.4, top), 30,
          tr(lang, f"审核退回重办 {n('sendback')}", f"sent back by review {n('sendback')}", sep="\n"), COLOURS[5])
     loop((xs[5], top), (xs[2] - 0.2, top), 85,
-         tr(lang, f"不满意重办 {n('reopen')}", f"reopened after a dissatisfied callback {n('reopen')}", sep="\n"),
+         tr(lang, f"不满意重办 {n('reopen')}（提级督办 {n('escalate')}）",
+            f"reopened after a dissatisfied callback {n('reopen')} (escalated {n('escalate')})", sep="\n"),
          COLOURS[3])
     # below: the centre's direct answers
     loop((xs[1], bottom), (xs[3], bottom), 30,
