@@ -30,14 +30,20 @@ from sim.scenario import SIX, PolicyParams, ScenarioError
 # - then changed on purpose by the office-hours and extension fixes (../shared/cases r2, r3;
 #   tests/test_work_hours.py): non-urgent starts move to the opening, hurried replies are
 #   planned on the working clock, no extension after the standard deadline.
+# - then changed on purpose by the callback as practised (issue 11, part 4): a reached
+#   CALLBACK's value holds the resolution answer (1/0, was NaN), and the baseline escalates
+#   (提级督办, ESCALATE) at an order's second reopen (6, 10, 17 orders in seeds 1-3; 13 with
+#   all six off).  With callback.escalation.after_reopens = 0 and the callbacks' values set
+#   back to NaN, the logs give exactly the digests before (20950c51..., e0834b94...,
+#   ea80c9f9..., all off da8b836b...): manual callbacks draw and do as before.
 # An issue that changes behaviour on purpose updates these in the same commit and says why.
 BASELINE_DIGESTS = {
-    1: "20950c51bf701d7e665a7cc3acfb27c170b0b594f0f9aeba5aa06533b405b36f",
-    2: "e0834b9452f28fedecbea74f69177aa9e4db578b8f3a4f0013a868758d768acc",
-    3: "ea80c9f9ee5f59ded0735f72209bb9161121e156748a22425e5b7554f10fdb7d",
+    1: "1de777bdb940509568be5d06cdbd7e09de2626a36579cdbf8b1c0a6a51844123",
+    2: "dcf8c1fbb69c2400cb7b1b9e809731a683fe3d91379a62e0b9a060c7bd95c6ad",
+    3: "dc85894dc2148901fb5c7f17ac3a9fca1276cd298181fea9baacb8f75a6dce72",
 }
 # the same for the six mechanisms all off (seed 1): every counterfactual answer unchanged
-ALL_OFF_DIGEST = "da8b836b56bd1a8dc2612609cd133a6d211a407b7792330b1c9e10ec1a61169b"
+ALL_OFF_DIGEST = "4a817d90f0af9fb108b2717f3c41dc5138e0e115b7498c9da93a47b151ac48b2"
 
 
 @pytest.mark.slow
