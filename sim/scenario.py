@@ -370,7 +370,7 @@ class Satisfaction(Strict):
     )
     basic_cut: Finite = Field(6.0, description="score above which 满意 rather than 基本满意 is likely")
     interviewer_effect: NonNegative = Field(
-        4.75,
+        3.35,
         description="social desirability: how much closer to 不满意 an answer to a text message "
         "(短信回访) is than one to a caller (the other fields are what a call measures), in "
         "score units on the step to 不满意 only. Calibrated with the baseline's score: 8-9 % of "
