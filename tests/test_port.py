@@ -34,7 +34,7 @@ from sim.scenario import SIX, PolicyParams, ScenarioError
 #   CALLBACK's value holds the resolution answer (1/0, was NaN), and the baseline escalates
 #   (提级督办, ESCALATE) at an order's second reopen (5, 7, 4 orders in seeds 1-3; 70 with
 #   all six off).  With callback.escalation.after_reopens = 0 and the callbacks' values set
-#   back to NaN, the logs are exactly main's at 0eade91 (load and deadlines, whose digests
+#   back to NaN, the logs are exactly main's at 7303ffd (load and deadlines, whose digests
 #   were not yet re-derived here: 3426f60e..., 630ef2d1..., 719020c1..., all off
 #   ae323392...): manual callbacks draw and do as before.
 # An issue that changes behaviour on purpose updates these in the same commit and says why.
