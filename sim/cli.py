@@ -286,9 +286,8 @@ def _headline(study: Any) -> list[str]:
 
 
 def _print_study(study: Any, all_indicators: bool = False) -> None:
-    import pandas as pd
 
-    from sim.summary import format_value
+    from sim.summary import effects_for_people, format_value
 
     m = study.manifest
     print(
@@ -300,17 +299,10 @@ def _print_study(study: Any, all_indicators: bool = False) -> None:
         e = study.effects.dropna(subset=["diff"])
         if not all_indicators:
             e = e[e["indicator"].isin(_headline(study))]
-        table = pd.DataFrame({
-            "variant": e["variant"],
-            "indicator": e["indicator"],
-            "base": [format_value(i, v) for i, v in zip(e["indicator"], e["base_mean"], strict=True)],
-            "variant mean": [format_value(i, v) for i, v in zip(e["indicator"], e["variant_mean"], strict=True)],
-            "diff": e["diff"].map(lambda v: f"{v:+.4g}"),
-            "95% CI (paired)": [f"[{lo:+.4g}, {hi:+.4g}]" for lo, hi in zip(e["ci_low"], e["ci_high"], strict=True)],
-            "": ["*" if (lo > 0 or hi < 0) else "" for lo, hi in zip(e["ci_low"], e["ci_high"], strict=True)],
-        })
+        table = effects_for_people(e)
         print(table.to_string(index=False))
-        print("* the 95 % CI of the paired difference (same seeds) excludes zero")
+        print("* the 95 % CI of the paired difference (same seeds) excludes zero; "
+              "rate differences in percentage points (pp)")
         if not all_indicators:
             where = f"{study.out}/effects.csv" if study.out is not None else "--all-indicators"
             print(f"headline indicators only; every indicator: {where}")

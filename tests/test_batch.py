@@ -277,7 +277,22 @@ def test_compare_cli_writes_effects(tmp_path, capsys):
     assert code == 0
     eff = pd.read_csv(out / "effects.csv", encoding="utf-8-sig")
     assert list(eff.columns) == ["variant", "indicator", "base_mean", "variant_mean", "diff",
-                                 "ci_low", "ci_high", "n"]
+                                 "ci_low", "ci_high", "n", "unit", "diff_pp", "ci_low_pp", "ci_high_pp"]
+    # raw columns in the indicator's unit (rates as fractions); the _pp columns only for rates
+    rate = eff[eff["indicator"] == "closure_rate"]
+    assert (rate["unit"] == "fraction").all()
+    assert np.allclose(rate["diff_pp"], rate["diff"] * 100) and np.allclose(rate["ci_high_pp"], rate["ci_high"] * 100)
+    assert (eff.loc[eff["indicator"] == "closed", "unit"] == "count").all()
+    assert eff.loc[eff["indicator"] == "closed", "diff_pp"].isna().all()
+    # the human-readable table: rate differences in percentage points, beside means in %
+    readable = pd.read_csv(out / "effects_readable.csv", encoding="utf-8-sig")
+    row = readable[(readable["indicator"] == "closure_rate") & (readable["方案 variant"] == "no_team")].iloc[0]
+    d = rate[rate["variant"] == "no_team"].iloc[0]
+    assert row["差值 diff (rates in pp)"] == f"{d['diff'] * 100:+.2f} pp"
+    assert row["基准 base"] == f"{d['base_mean']:.2%}"
+    assert row["配对95%置信区间 95% CI (paired)"] == f"[{d['ci_low'] * 100:+.2f} pp, {d['ci_high'] * 100:+.2f} pp]"
+    line = next(ln for ln in printed.splitlines() if "no_team" in ln and "closure_rate" in ln)
+    assert f"{d['diff'] * 100:+.2f} pp" in line and f"{d['base_mean']:.2%}" in line
     assert list(dict.fromkeys(eff["variant"])) == ["no_team", "small_team", "small"]
     same = eff[eff["variant"] == "small"]
     defined = same.dropna(subset=["diff"])  # an indicator undefined in every run (no surge) has n 0

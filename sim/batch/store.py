@@ -9,7 +9,8 @@ Layout of a study folder::
     .study.json          the study definition (a resumed study must match it)
     .runs/<key>.json     one record per finished run (indicators, status, error, timing)
     logs/<point>-s<seed>/ run folders, only with keep_logs
-    runs.parquet, summary.csv, manifest.json, effects.csv, sensitivity.csv   (at the end)
+    runs.parquet, summary.csv, manifest.json, effects.csv, effects_readable.csv,
+    sensitivity.csv   (at the end)
 
 Each file is written to a temporary name in the same folder and renamed into place, so a
 killed study leaves either a whole record or none; a resumed study reads the records back and
@@ -32,7 +33,8 @@ from sim.scenario import Scenario, ScenarioError
 
 STUDY_FILE = ".study.json"
 RUNS_DIR = ".runs"
-OUTPUTS = ("runs.parquet", "summary.csv", "manifest.json", "effects.csv", "sensitivity.csv")
+OUTPUTS = ("runs.parquet", "summary.csv", "manifest.json", "effects.csv", "effects_readable.csv",
+           "sensitivity.csv")
 
 
 class StudyError(ScenarioError):

@@ -41,6 +41,7 @@ from sim.scenario import (  # SIX: the 六个一, what --ablate all switches off
     from_dict,
     load_scenario,
 )
+from sim.summary import effects_for_people, unit_of
 from sim.targets import Targets, default_targets_path, load_targets
 
 TIMING = ("wall_seconds", "cpu_seconds")
@@ -438,11 +439,16 @@ def summary_table(runs: pd.DataFrame, design: dsg.Design, targets: Targets | Non
 
 
 EFFECT_COLUMNS = ["variant", "indicator", "base_mean", "variant_mean", "diff", "ci_low", "ci_high", "n"]
+# After the issue's eight raw columns (in the indicator's own unit, rates as fractions 0-1):
+# the unit of those raw values, and for rates the difference and its CI in percentage points
+# (empty for other kinds), so a spreadsheet user need not multiply by 100.
+EFFECT_UNIT_COLUMNS = ["unit", "diff_pp", "ci_low_pp", "ci_high_pp"]
 
 
 def effects_table(runs: pd.DataFrame, design: dsg.Design) -> pd.DataFrame:
     """Per variant and indicator, the mean paired difference (variant - base) over the seeds
-    both ran successfully, with its 95 % t interval (effects.csv)."""
+    both ran successfully, with its 95 % t interval (effects.csv): EFFECT_COLUMNS in the
+    indicator's unit, then EFFECT_UNIT_COLUMNS (the unit's name; rates' differences in pp)."""
     ok = _ok(runs)
     base = ok[ok["point"] == "base"].set_index("seed")
     rows = []
@@ -450,12 +456,16 @@ def effects_table(runs: pd.DataFrame, design: dsg.Design) -> pd.DataFrame:
         var = ok[ok["point"] == name].set_index("seed")
         for ind in indicator_columns(runs):
             d = stats.paired_difference(base[ind], var[ind])
-            rows.append({"variant": name, "indicator": ind, **d})
-    return pd.DataFrame(rows, columns=EFFECT_COLUMNS)
+            unit = unit_of(ind)
+            pp = {f"{k}_pp": (d[k] * 100 if unit == "fraction" else math.nan)
+                  for k in ("diff", "ci_low", "ci_high")}
+            rows.append({"variant": name, "indicator": ind, **d, "unit": unit, **pp})
+    return pd.DataFrame(rows, columns=EFFECT_COLUMNS + EFFECT_UNIT_COLUMNS)
 
 
 def write_outputs(result: StudyResult) -> None:
-    """Write runs.parquet, summary.csv, effects.csv, sensitivity.csv and manifest.json (last,
+    """Write runs.parquet, summary.csv, effects.csv (+ effects_readable.csv, the same as text
+    for people, rate differences in pp), sensitivity.csv and manifest.json (last,
     each atomically): a folder with a manifest is a finished study."""
     import io
 
@@ -467,6 +477,8 @@ def write_outputs(result: StudyResult) -> None:
     write_atomic(out / "summary.csv", result.summary.to_csv(index=False).encode(BOM))
     if result.effects is not None:
         write_atomic(out / "effects.csv", result.effects.to_csv(index=False).encode(BOM))
+        readable = effects_for_people(result.effects, chinese=True)
+        write_atomic(out / "effects_readable.csv", readable.to_csv(index=False).encode(BOM))
     if result.sensitivity is not None:
         write_atomic(out / "sensitivity.csv", result.sensitivity.to_csv(index=False).encode(BOM))
     text = json.dumps(result.manifest, indent=2, ensure_ascii=False, default=str)

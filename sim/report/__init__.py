@@ -27,7 +27,7 @@ from sim.plots.folder import (
     read_manifest,
 )
 from sim.plots.style import resolve_lang, tr
-from sim.summary import annual_sentence, format_value
+from sim.summary import annual_sentence, effects_for_people, format_value
 
 REPORT = "report.html"
 
@@ -182,7 +182,11 @@ def study_context(folder: Path, kind: str, lang: str) -> dict[str, Any]:
     tables = []
     if kind == "compare":
         effects = pd.read_csv(folder / "effects.csv", encoding="utf-8-sig")
-        tables.append((tr(lang, "与基准的配对差值", "Paired differences to the base"), _table_html(effects)))
+        # as people read it: means as printed, rate differences in percentage points (pp)
+        readable = effects_for_people(effects.dropna(subset=["diff"]), chinese=lang != "en")
+        tables.append((tr(lang, "与基准的配对差值（比率差值以百分点计）",
+                          "Paired differences to the base (rate differences in percentage points)"),
+                       _table_html(readable)))
     if (folder / "summary.csv").is_file():
         summary = pd.read_csv(folder / "summary.csv", encoding="utf-8-sig")
         tables.append((tr(lang, "各设计点汇总", "Summary per design point"), _table_html(summary)))
