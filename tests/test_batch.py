@@ -61,6 +61,43 @@ def test_same_table_under_every_executor(tmp_path):
     assert sorted(set(serial.runs["mechanisms.one_team.inspectors"])) == [0, 4]
 
 
+def test_processes_do_not_fork_a_threaded_driver(monkeypatch):
+    """Forking copies every thread's memory but runs one thread, so a lock held by another thread
+    (a Dask client's IO loop) stays held in the child for ever.  With a Dask client open in this
+    process the pool starts its workers from a forkserver instead, and the runs are the same."""
+    import threading
+
+    from distributed import Client, LocalCluster
+
+    from sim.batch import study as study_mod
+    from sim.batch.executors import processes
+
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait, daemon=True)
+    t.start()
+    try:
+        assert processes.start_method() == "forkserver"
+    finally:
+        stop.set()
+        t.join()
+    made = []
+
+    def spy(*args, **kwargs):
+        made.append(study_mod_make(*args, **kwargs))
+        return made[-1]
+
+    study_mod_make = study_mod.make_executor
+    monkeypatch.setattr(study_mod, "make_executor", spy)
+    grid = {"mechanisms.one_team.inspectors": [0, 4]}
+    # a thread-only cluster: cheap, and its IO loop thread is the hazard
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster, Client(cluster):
+        assert threading.active_count() > 1
+        procs = sim.sweep(SMALL, grid=grid, seeds=[1, 2], executor="processes", jobs=2)
+    assert made[-1].start_method == "forkserver"
+    ref = sim.sweep(SMALL, grid=grid, seeds=[1, 2], executor="serial")
+    pd.testing.assert_frame_equal(comparable(procs.runs), comparable(ref.runs))
+
+
 def test_local_dask_cluster_started_by_the_executor(tmp_path):
     """Without --scheduler the Dask executor starts (and stops) its own local cluster."""
     res = sim.sweep(SMALL, grid={"mechanisms.one_team.inspectors": [0]}, seeds=[1, 2],
