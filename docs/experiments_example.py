@@ -1,18 +1,21 @@
 """Re-run the worked example of docs/experiments.md and paste its real output there.
 
-    python docs/experiments_example.py [--jobs 2]
+    python docs/experiments_example.py [--jobs 2] [--seeds 1-20]
 
 Runs the inspector sweep end to end as a user would (``hotline sweep`` in a fresh folder:
-4 team sizes x 3 volumes x 20 seeds = 240 district-year runs), times it, and replaces the text
+4 team sizes x 3 volumes x 20 seeds = 240 district-year runs; ``--seeds 1-3`` gives 36 runs
+for a quicker refresh), times it, and replaces the text
 between the ``<!-- example:begin -->`` and ``<!-- example:end -->`` markers of
 docs/experiments.md with the command, its printed summary, the wall time and runs/s, and a
-few rows of summary.csv.  Takes about 6-10 minutes on 2 cores.
+few rows of summary.csv, naming the exact command that made them.  At about 5 s of CPU per
+run, 240 runs take about 10 minutes on 2 idle cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import re
 import shutil
@@ -32,12 +35,16 @@ HOTLINE = Path(sys.executable).with_name("hotline")
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--seeds", default="1-20", help="replication seeds, as hotline sweep --seeds")
     a = ap.parse_args()
+    script = "python docs/experiments_example.py " + " ".join(
+        f"--{k} {v}" for k, v in (("jobs", a.jobs), ("seeds", a.seeds)))
     args = ["sweep", "scenarios/yuelu_2021.toml",
             "--grid", "mechanisms.one_team.inspectors=0,2,4,8",
             "--grid", "demand.annual_orders=84420,100000,120000",
-            "--seeds", "1-20", "--jobs", str(a.jobs), "--out", "results/sweep-team"]
+            "--seeds", a.seeds, "--jobs", str(a.jobs), "--out", "results/sweep-team"]
     shutil.rmtree(OUT, ignore_errors=True)
+    load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     t = time.perf_counter()
     proc = subprocess.run([str(HOTLINE), *args], cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t
@@ -55,7 +62,8 @@ def main() -> None:
         "",
         f"Wall time {wall:.0f} s for {len(runs)} runs: {len(runs) / wall:.2f} runs/s with "
         f"`--jobs {a.jobs}` (measured {dt.date.today()}, Python {platform.python_version()}, "
-        f"on this project's 2-core machine, shared with other work at the time).",
+        f"on this project's 2-core machine, shared with other work at the time; "
+        f"load average before the run {load_before}). Made by `{script}`.",
         "",
         "A few rows of `summary.csv` (the baseline volume):",
         "",
