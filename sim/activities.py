@@ -31,6 +31,9 @@ class Act(IntEnum):
     CAPACITY = 20  # 月调度: temporary handlers moved to a unit (value = change)
     ASSESS = 21  # 考核: monthly assessment adjusts a unit's effort (value = speed factor)
     PLAN = 22  # 克难方案: a resolution plan adopted for a topic (value = topic index)
+    # 考核得分: a unit's monthly assessment score for the month that just ended (recorded at
+    # the month's end for every ranked unit; value = score; the rank follows from the scores)
+    SCORE = 23
 
 
 ACTIVITY_NAMES = {
@@ -53,6 +56,7 @@ ACTIVITY_NAMES = {
     Act.CAPACITY: "capacity",
     Act.ASSESS: "assess",
     Act.PLAN: "plan",
+    Act.SCORE: "score",
 }
 
 ACTIVITY_CHINESE = {
@@ -75,6 +79,7 @@ ACTIVITY_CHINESE = {
     Act.CAPACITY: "月调度",
     Act.ASSESS: "考核",
     Act.PLAN: "克难方案",
+    Act.SCORE: "考核得分",
 }
 
 CENTRE = -1  # the district hotline centre (总客服) in the log's unit column
@@ -88,7 +93,7 @@ RESOLUTION = {0: "unresolved", 1: "resolved"}
 RESOLUTION_CHINESE = {0: "未解决", 1: "已解决"}
 UNRESOLVED, RESOLVED = 0, 1
 CENTRE_NAME = "热线中心 centre"  # the centre's name wherever a unit name is shown
-SYSTEM_ACTS = (Act.CAPACITY, Act.ASSESS, Act.PLAN)  # the mechanisms' own events (order -1)
+SYSTEM_ACTS = (Act.CAPACITY, Act.ASSESS, Act.PLAN, Act.SCORE)  # the mechanisms' own events (order -1)
 UNREACHED, SATISFIED, BASIC, DISSATISFIED = 0, 1, 2, 3
 
 # Main path: after the last main activity, which main activity may come next.

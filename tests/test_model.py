@@ -13,7 +13,7 @@ from sim.activities import Act, check_path
 from sim.scenario import MECHANISMS
 
 ORDER_ACTS = {int(a) for a in Act if a < 20}
-SYSTEM_ACTS = {int(Act.CAPACITY), int(Act.ASSESS), int(Act.PLAN)}
+SYSTEM_ACTS = {int(Act.CAPACITY), int(Act.ASSESS), int(Act.PLAN), int(Act.SCORE)}
 
 
 def order_events(res) -> pd.DataFrame:

@@ -60,7 +60,7 @@ def test_events_file_has_names_and_zoned_timestamps(run):
     n_system = int(np.isin(res.events["activity"], [int(a) for a in SYSTEM_ACTS]).sum())
     assert n_system > 0 and len(sys_ev) == n_system
     assert len(ev) + len(sys_ev) == len(res.events)
-    assert set(sys_ev["concept:name"]) <= {"capacity", "assess", "plan"}
+    assert set(sys_ev["concept:name"]) <= {"capacity", "assess", "plan", "score"}
 
 
 def test_cases_and_orders_files_carry_names_and_timestamps(run):

@@ -215,7 +215,18 @@ def test_league_heatmap_is_the_assessment_score_from_the_log(small_scenario):
              + w["sendback_share"] * got["sendbacks"] / got["replies"]
              + w["dissatisfied_share"] * (got["dissatisfied"] / got["callbacks"].where(got["callbacks"] > 0)).fillna(0)
              + w["criticisms"] * got["criticisms"])
-    assert np.allclose(got["score"], score)
+    assert np.allclose(got["score_recomputed"], score)
+    # the heatmap's scores are those the model recorded as it ranked (SCORE events); they agree
+    # with the formula applied to the log's counts, and the last month (assessed after the
+    # horizon) has none
+    assert (got["score_source"] == "recorded").all()
+    scored = got["score"].notna()
+    assert set(got.index[~scored].get_level_values("month")) == {data.run_months(res)[-1]}
+    assert np.allclose(got.loc[scored, "score"], score[scored], rtol=0, atol=1e-12)
+    recorded = res.events[res.events["activity"] == Act.SCORE]
+    assert len(recorded) == scored.sum() and (recorded["order"] == -1).all()
+    annual = got.groupby(level="unit")["score"].mean()
+    assert np.allclose(got.groupby(level="unit")["annual_score"].first().loc[annual.index], annual)
     fig = sim.plots.league(res)
     check_common(fig, "1")
     ax = fig.axes[0]
@@ -229,8 +240,8 @@ def test_league_heatmap_is_the_assessment_score_from_the_log(small_scenario):
     first = table[table["unit"] == rows[0]].set_index("month")["score"]
     assert np.allclose(np.ma.filled(grid[0], np.nan)[[int(m[5:]) - 1 for m in first.index]], first.to_numpy())
     subtitle = fig._suptitle.get_text()
-    assert "recomputed from the event log" in subtitle and "3 × send-backs per reply" in subtitle
-    assert "assessment off" not in subtitle
+    assert "scores recorded by the model" in subtitle and "3 × send-backs per reply" in subtitle
+    assert "assessment off" not in subtitle and "recomputed" not in subtitle
 
 
 def test_league_of_many_units_draws_the_top_and_bottom(res):
@@ -250,6 +261,11 @@ def test_league_says_when_the_assessment_is_off(small_scenario):
     off = sim.simulate(sim.with_overrides(small_scenario, {"mechanisms.one_set.enabled": False}), seed=1)
     fig = sim.plots.league(off)
     assert "assessment off" in fig._suptitle.get_text() and "考核未启用" in fig._suptitle.get_text()
+    # nothing ranked, nothing recorded: the indicators' score by the formula, and it says so
+    assert not (off.events["activity"] == Act.SCORE).any()
+    table = data.league_table(off)
+    assert (table["score_source"] == "recomputed").all() and table["score"].equals(table["score_recomputed"])
+    assert table["score"].notna().all() and "recomputed from the event log" in fig._suptitle.get_text()
 
 
 def test_flow_counts_are_the_log_counts(res):

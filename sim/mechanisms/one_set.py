@@ -7,6 +7,12 @@ scored on last month's declared indicators (``sim.port.UnitMonth``) with the wei
 the lowest-ranked share raise their effort (a speed factor on handling and lead times) for
 the next month, the others relax part of the way back.  Off: nobody is ranked and no unit
 changes its pace.
+
+Recorded: each ranked unit's score as a ``SCORE`` system event (考核得分, at the end of the
+month scored, value = score; the league-table chart reads these; the ranking is the order of
+the scores, ties going to the lower unit index at the bottom), and each change of a unit's
+speed factor as an ``ASSESS`` event (value = the new factor).  The run's last month would be
+assessed after the horizon, so it has no score in the log.
 """
 
 from __future__ import annotations
@@ -86,7 +92,10 @@ class OneSet(Policy[OneSetParams]):
         ranked_units = [u for u in range(k.unit_count()) if months[u].replies > 0]
         if not ranked_units:
             return
-        ranked = sorted(ranked_units, key=lambda u: (score(months[u], p.weights), u))
+        scores = {u: score(months[u], p.weights) for u in ranked_units}
+        ranked = sorted(ranked_units, key=lambda u: (scores[u], u))
+        for u in ranked_units:  # the league table as ranked (no random draw: streams unshifted)
+            k.record(-1, Act.SCORE, now, u, value=scores[u])
         bottom = set(ranked[: int(round(p.bottom_share * len(ranked)))])
         for u, old in enumerate(self.speed):
             new = min(p.max_speed, old * p.effort_gain) if u in bottom else 1.0 + (old - 1.0) * p.relax

@@ -208,10 +208,11 @@ def ttc_by_category(res: Result) -> dict[str, np.ndarray]:
 
 # -- the league table (一套指标) -------------------------------------------------------------
 # The monthly assessment (sim/mechanisms/one_set.py) scores each unit on the month's declared
-# indicators with the scenario's weights (mechanisms.one_set.weights).  The model does not
-# record the scores it computes (only speed changes), so the chart recomputes them from the
-# event log with the same indicators and weights; recording them in the run folder is left to
-# the mechanisms' owner.
+# indicators with the scenario's weights (mechanisms.one_set.weights) and records each score
+# in the log (a SCORE system event, 考核得分, at the end of the month scored).  The league table
+# shows those recorded scores; the indicators beside them, and the score of a run with the
+# assessment off (or of a run folder written before the scores were recorded), are computed
+# from the event log with the same indicators and weights.
 # weight name -> (indicator column of the league table, Chinese, English)
 SCORE_TERMS = {
     "on_time_reply_share": ("on_time_share", "按时答复率", "on-time reply share"),
@@ -259,17 +260,32 @@ def _late_signs(log: LogColumns) -> np.ndarray:
     return cur[is_sign & late]
 
 
+def recorded_scores(res: Result) -> pd.DataFrame:
+    """The monthly assessment scores the model recorded (SCORE events): one row per (unit
+    index, month index of the month scored, i.e. the month before the event), column score.
+    Empty when the assessment was off (or the log predates the recording)."""
+    log = log_columns(res)
+    rows = np.nonzero(log.act == Act.SCORE)[0]
+    month = month_index(run_start(res), log.time[rows]) - 1  # recorded as the month ends
+    score = res.events["value"].to_numpy(dtype=float)[rows]  # log_columns keeps the log's row order
+    return pd.DataFrame({"unit": log.unit[rows].astype(np.int64), "month": month, "score": score})
+
+
 @per_result
 def league_table(res: Result) -> pd.DataFrame:
     """Per handling unit and event month: the indicators the monthly assessment ranks on, and
-    the score it would give them.
+    its score.
 
     Long table, one row per (unit, month) with replies > 0: unit (name), kind, month
     ("2021-01"), replies, late_replies, on_time_share, signs, late_signs, late_sign_share,
     sendbacks, sendback_share, callbacks (reached), dissatisfied, dissatisfied_share,
-    criticisms, score (the scenario's weights, see ``assessment_weights``), annual_score (the
-    same over the run, criticisms per month on average, for sorting).  Counted by the month
-    the event happened, as the mechanism counts them."""
+    criticisms (counted from the log by the month the event happened, as the mechanism counts
+    them); score_recomputed (the scenario's weights applied to those, see
+    ``assessment_weights``); score: the score the model recorded (``recorded_scores``) when it
+    recorded any, NaN for a month it did not assess (the run's last month is assessed after
+    the horizon), else score_recomputed; score_source ("recorded" or "recomputed");
+    annual_score, for sorting: the mean of the unit's recorded scores, else the formula over
+    the run (criticisms per month on average)."""
     log = log_columns(res)
     start = run_start(res)
     months = run_months(res)
@@ -316,6 +332,13 @@ def league_table(res: Result) -> pd.DataFrame:
     month = indicators(counts, counts["criticisms"])
     year_counts = {k: v.sum(axis=1) for k, v in counts.items()}
     year = indicators(year_counts, year_counts["criticisms"] / max(1, len(months)))
+    recorded = recorded_scores(res)
+    rec = np.full((n_units, len(months)), np.nan)
+    inside = (recorded["month"] >= 0) & (recorded["month"] < len(months)) & (recorded["unit"] >= 0)
+    rec[recorded.loc[inside, "unit"], recorded.loc[inside, "month"]] = recorded.loc[inside, "score"]
+    from_log = len(recorded) > 0
+    with np.errstate(invalid="ignore"):
+        annual = np.nanmean(rec, axis=1) if from_log else year["score"]
     rows = []
     for u, unit in enumerate(res.scenario.units):
         for m, label in enumerate(months):
@@ -323,8 +346,11 @@ def league_table(res: Result) -> pd.DataFrame:
                 continue
             row = {"unit": unit.name, "kind": unit.kind, "month": label}
             row |= {k: int(v[u, m]) for k, v in counts.items()}
-            row |= {k: float(v[u, m]) for k, v in month.items() if k != "criticisms"}
-            row["annual_score"] = float(year["score"][u])
+            row |= {k: float(v[u, m]) for k, v in month.items() if k not in ("criticisms", "score")}
+            row["score_recomputed"] = float(month["score"][u, m])
+            row["score"] = float(rec[u, m]) if from_log else row["score_recomputed"]
+            row["score_source"] = "recorded" if from_log else "recomputed"
+            row["annual_score"] = float(annual[u])
             rows.append(row)
     return pd.DataFrame(rows)
 

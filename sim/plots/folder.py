@@ -159,7 +159,7 @@ def plot_folder(
     """Write every chart of ``folder`` to ``folder/charts/NAME.<format>``; returns the paths.
 
     For a run folder it also writes ``charts/league_table.csv``, the data of the league
-    chart (recomputed from the log).  Raises FolderError for a folder of no known kind."""
+    chart (the recorded monthly scores beside the indicators counted from the log).  Raises FolderError for a folder of no known kind."""
     from sim.plots import data
     from sim.result import Result
 

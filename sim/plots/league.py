@@ -1,8 +1,9 @@
 """Chart 4: the league table (一套指标): units × months heatmap of the monthly assessment
 score, units sorted by their annual score.
 
-The model does not record the scores it ranks on; they are recomputed here from the event
-log with the assessment's formula (see ``data.league_table``), and the chart says so."""
+The scores are those the model recorded as it ranked the units (考核得分 SCORE events in the
+log, see ``data.league_table``).  With the assessment off nothing is ranked: the chart shows
+the score the assessment's formula would give the indicators in the log, and says so."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def figure(table: pd.DataFrame, assessed: bool, source: Source, lang: str = "bot
            weights: dict[str, float] | None = None) -> Figure:
     """Heatmap of ``score`` by unit (rows, best annual score on top) and month (columns).
 
-    ``table``: long table from ``data.league_table`` (unit, month, score, annual_score).
+    ``table``: long table from ``data.league_table`` (unit, month, score, annual_score, and
+    score_source: "recorded" when the scores are the model's own, as the subtitle then says).
     More than ``MAX_ROWS`` units: the best and the worst ``MAX_ROWS // 2`` are drawn, the
     number left out is written between them.  ``assessed``: whether the monthly assessment (one_set) ran; without it the chart shows the
     indicators the ranking would use, and says so.  ``weights``: the assessment's weights
@@ -56,10 +58,17 @@ def figure(table: pd.DataFrame, assessed: bool, source: Source, lang: str = "bot
     bar = fig.colorbar(image, ax=ax, shrink=0.6, pad=0.01)
     bar.set_label(tr(lang, "考核得分", "assessment score", sep="\n"))
     formula = data.score_formula(weights or data.DEFAULT_WEIGHTS, lang)
-    what = formula + tr(lang, "（由事件日志按考核公式重算）", " (recomputed from the event log)", sep=" ")
+    recorded = "score_source" in table and (table["score_source"] == "recorded").any()
+    if recorded:
+        zh_how = "（模型考核时记录的得分；末月在期末之后考核，留空）"
+        en_how = "scores recorded by the model's assessment; the last month is assessed after the horizon (blank)"
+    else:
+        zh_how = "（由事件日志按考核公式重算）"
+        en_how = "recomputed from the event log"
+    what = formula + tr(lang, zh_how, f" ({en_how})", sep=" ")
     if lang == "both":
         zh, en = formula.split("\n")
-        what = f"{zh}（由事件日志按考核公式重算）\n{en}, recomputed from the event log"
+        what = f"{zh}{zh_how}\n{en}; {en_how}"
     if assessed:
         title(fig, lang, "一套指标：各单位月度考核排名", "League table: monthly assessment by unit", sub=what)
     else:

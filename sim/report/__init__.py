@@ -170,6 +170,7 @@ def run_context(folder: Path, lang: str, targets_path: str | Path | None) -> dic
         "charts": chart_images(folder, lang, targets_path, res, pngs),
         "league": _league_rows(league),
         "assessed": bool(scenario.mechanisms.one_set.enabled),
+        "score_recorded": bool("score_source" in league and (league["score_source"] == "recorded").any()),
         "score_formula": score_formula(assessment_weights(scenario), lang).replace("\n", " "),
         "scenario": _scenario_rows(scenario),
         "manifest": manifest,
