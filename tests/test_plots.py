@@ -452,6 +452,99 @@ def test_hotline_plot_study_folders(sweep_folder, compare_folder):
     assert (compare_folder / "charts" / "forest.svg").is_file()
 
 
+# -- replications: the mean with a 95 % band ----------------------------------------------------
+def test_mean_band_is_the_t_interval_of_the_mean():
+    from scipy import stats as sps
+
+    from sim.plots.band import mean_band
+
+    idx = pd.Index(["2021-01", "2021-02"])
+    tables = [pd.DataFrame({"a": [1.0, 10.0], "b": [0.5, np.nan]}, index=idx),
+              pd.DataFrame({"a": [2.0, 12.0], "b": [0.7, 0.9]}, index=idx),
+              pd.DataFrame({"a": [4.0, 11.0], "b": [0.9, 0.95]}, index=idx)]
+    band = mean_band(tables)
+    assert band.n == 3
+    for row, values in ((0, [1.0, 2.0, 4.0]), (1, [10.0, 12.0, 11.0])):
+        lo, hi = sps.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=sps.sem(values))
+        assert np.isclose(band.mean["a"].iloc[row], np.mean(values))
+        assert np.isclose(band.low["a"].iloc[row], lo) and np.isclose(band.high["a"].iloc[row], hi)
+    # a missing value is left out (two values in February), and the interval cut to [0, 1]
+    assert np.isclose(band.mean["b"].iloc[1], 0.925)
+    cut = mean_band(tables, floor=0.0, ceiling=1.0)
+    assert cut.high["b"].max() <= 1.0 and cut.low["a"].min() >= 0.0 and cut.high["b"].iloc[1] == 1.0
+    with pytest.raises(ValueError):
+        mean_band([])
+
+
+@pytest.fixture(scope="module")
+def kept_sweep(tmp_path_factory):
+    """A sweep that kept its runs' logs: 2 design points x 3 seeds of the small scenario."""
+    folder = tmp_path_factory.mktemp("replications") / "sweep"
+    sim.sweep(SMALL_TOML, grid={"mechanisms.one_team.inspectors": [0, 4]}, seeds=[1, 2, 3],
+              executor="serial", out=folder, keep_logs=True)
+    return folder
+
+
+def test_replication_charts_are_means_with_bands(kept_sweep):
+    from sim.plots import replications
+
+    sets = replications.replication_sets(kept_sweep)
+    assert list(sets) == ["p0000", "p0001"] and [p.name for p in sets["p0000"]] == [
+        "p0000-s1", "p0000-s2", "p0000-s3"]
+    runs = [Result.load(p) for p in sets["p0001"]]
+    src = style.Source("small", "1,2,3", sim.__version__)
+    # monthly: mean bars with error bars, mean backlog line with its band
+    fig = replications.monthly_figure(runs, src, what="p0001")
+    check_common(fig, "1,2,3")
+    ax = fig.axes[0]
+    months = [data.event_month_table(r) for r in runs]
+    mean = sum(months) / 3
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    assert [p.get_height() for p in bars[0]] == pytest.approx(mean["received"].to_list())
+    assert len([c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]) == 2
+    (line,) = [ln for ln in ax.get_lines() if "open at month end" in ln.get_label()]
+    assert line.get_ydata() == pytest.approx(mean["open_at_month_end"].to_list())
+    fills = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(fills) == 1
+    spread = np.vstack([m["open_at_month_end"] for m in months])
+    half = 4.302653 * spread.std(axis=0, ddof=1) / np.sqrt(3)  # t(0.975, 2 df)
+    top = fills[0].get_paths()[0].vertices[:, 1].max()
+    assert np.isclose(top, (spread.mean(axis=0) + half).max())
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("95 % CI of the mean" in t for t in legend) and any("(mean)" in t for t in legend)
+    assert "mean of 3 replications" in fig._suptitle.get_text() and "3 次重复运行" in fig._suptitle.get_text()
+    # cohorts: every panel has its band, inside [0, 1]; the annual line is the runs' mean
+    fig = replications.cohorts_figure(runs, src)
+    check_common(fig, "1,2,3")
+    cohort = sum(data.cohort_table(r)["closure_rate"] for r in runs) / 3
+    assert fig.axes[0].get_lines()[0].get_ydata() == pytest.approx(cohort.to_list())
+    for ax in fig.axes:
+        (poly,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+        y = poly.get_paths()[0].vertices[:, 1]
+        assert y.min() >= 0.0 and y.max() <= 1.0
+    annual = np.mean([r.kpis().iloc[0]["closure_rate"] for r in runs])
+    assert any(np.allclose(line.get_ydata(), annual) for line in fig.axes[0].get_lines()[1:])
+    # daily: bands on the 7-day mean of arrivals and on the backlog
+    fig = replications.daily_figure(runs, src)
+    check_common(fig, "1,2,3")
+    top_ax, bottom_ax = fig.axes[:2]
+    assert all(len([c for c in a.collections if isinstance(c, PolyCollection)]) == 1 for a in (top_ax, bottom_ax))
+    backlog = sum(data.daily_table(r)["open_orders"] for r in runs) / 3
+    assert bottom_ax.get_lines()[0].get_ydata() == pytest.approx(backlog.to_list())
+
+
+def test_hotline_plot_draws_replication_charts_of_a_kept_study(kept_sweep, capsys):
+    assert cli.main(["plot", str(kept_sweep), "--lang", "both"]) == 0
+    charts = kept_sweep / "charts"
+    for point in ("p0000", "p0001"):
+        for chart in ("monthly", "cohorts", "daily"):
+            assert (charts / f"{chart}-{point}.png").is_file() and (charts / f"{chart}-{point}.svg").is_file()
+    assert (charts / "response.png").is_file()
+    from sim.report import chart_title
+
+    assert chart_title("monthly-p0001", "en") == "Orders by month: p0001 (mean over seeds, 95 % CI)"
+
+
 def test_hotline_plot_bad_folder_is_one_line(tmp_path, capsys):
     assert cli.main(["plot", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()

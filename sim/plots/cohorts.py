@@ -4,6 +4,7 @@ annual values and the targets as reference lines."""
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -11,6 +12,9 @@ from matplotlib.figure import Figure
 from sim.plots import data
 from sim.plots.style import COLOURS, Source, new_figure, resolve_lang, source_of, title, tr
 from sim.result import Result
+
+if TYPE_CHECKING:
+    from sim.plots.band import Band
 
 # indicator -> (Chinese, English)
 COHORT_INDICATORS = {
@@ -26,9 +30,13 @@ def figure(
     targets: dict[str, tuple[float, float]],
     source: Source,
     lang: str = "both",
+    band: Band | None = None,
+    note: str | None = None,
 ) -> Figure:
     """One panel per indicator: its value for the orders that arrived in each month, the
-    annual value (dotted) and the target's bounds (dashed, shaded between).
+    annual value (dotted) and the target's bounds (dashed, shaded between).  ``band``
+    (replications, ``sim.plots.band``): ``cohorts`` and ``annual`` are then means over
+    the runs, each cohort's value drawn with its 95 % band; ``note`` adds to the subtitle.
 
     ``cohorts``: index year-month labels, columns closure_rate, on_time_reply_rate,
     satisfaction (shares 0-1).  ``annual``: the same keys for the run.  ``targets``:
@@ -39,8 +47,12 @@ def figure(
     axes = fig.subplots(len(COHORT_INDICATORS), 1, sharex=True)
     x = list(range(len(cohorts)))
     for ax, (key, (zh, en)), colour in zip(axes, COHORT_INDICATORS.items(), COLOURS, strict=False):
+        mean = tr(lang, "（均值）", " (mean)", sep="") if band is not None else ""
         ax.plot(x, cohorts[key].to_numpy(), marker="o", color=colour,
-                label=tr(lang, "按派单月", "by arrival month"))
+                label=tr(lang, "按派单月", "by arrival month") + mean)
+        if band is not None:
+            ax.fill_between(x, band.low[key].to_numpy(), band.high[key].to_numpy(), color=colour,
+                            alpha=0.2, lw=0, label=tr(lang, "95%置信区间", "95 % CI of the mean"))
         if key in annual and not math.isnan(annual[key]):
             ax.axhline(annual[key], color="0.25", ls=":", lw=1.2,
                        label=tr(lang, f"全年 {annual[key]:.2%}", f"year {annual[key]:.2%}"))
@@ -61,7 +73,8 @@ def figure(
     title(fig, lang, "按派单月的办结率、按时办结率与满意率",
           "Closure, on-time reply and satisfaction by arrival month",
           sub=tr(lang, "末期派单的工单到期末尚未办完（截尾），故办结率较低",
-                 "late cohorts close less: their orders had less time before the horizon (censored)"))
+                 "late cohorts close less: their orders had less time before the horizon (censored)")
+          + (f"\n{note}" if note else ""))
     return fig
 
 

@@ -100,15 +100,30 @@ def run_figures(folder: Path, lang: str, targets_path: str | Path | None = None,
             yield name, fn(res, lang=lang, source=source)
 
 
-def study_figures(folder: Path, kind: str, lang: str) -> Iterator[tuple[str, Figure]]:
-    """(name, figure) for each chart of a sweep or comparison folder."""
-    from sim.plots import forest, response, sensitivity, study
+def study_figures(folder: Path, kind: str, lang: str,
+                  targets_path: str | Path | None = None) -> Iterator[tuple[str, Figure]]:
+    """(name, figure) for each chart of a sweep or comparison folder; then, when the study
+    kept its runs' logs (``--keep-logs``), the monthly, cohort and daily charts of each design
+    point over its replications, mean with a 95 % band (``sim.plots.replications``)."""
+    from sim.plots import forest, replications
 
     runs = pd.read_parquet(folder / "runs.parquet") if (folder / "runs.parquet").is_file() else None
     source = study_source(folder, runs)
     if kind == "compare":
         yield "forest", forest.figure(pd.read_csv(folder / "effects.csv", encoding="utf-8-sig"), source, lang)
-        return
+    else:
+        yield from sweep_figures(folder, runs, source, lang)
+    if replications.replication_sets(folder):
+        name = (read_manifest(folder).get("scenario") or {})
+        name = name.get("name", "") if isinstance(name, dict) else str(name)
+        targets, _ = find_targets(folder, Path(name).stem, targets_path)
+        yield from replications.figures(folder, lang, runs, targets)
+
+
+def sweep_figures(folder: Path, runs: pd.DataFrame, source: Source, lang: str) -> Iterator[tuple[str, Figure]]:
+    """The response curves of a sweep and, for Sobol or Morris, its sensitivity indices."""
+    from sim.plots import response, sensitivity, study
+
     ok = study.ok_runs(runs)
     params = study.swept_parameters(ok)
     if params:
@@ -127,7 +142,7 @@ def figures(folder: str | Path, lang: str = "both", targets: str | Path | None =
     if kind == "run":
         yield from run_figures(folder, lang, targets, res)
     else:
-        yield from study_figures(folder, kind, lang)
+        yield from study_figures(folder, kind, lang, targets)
 
 
 def save_figure(fig: Figure, path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.dates as mdates
 import pandas as pd
 from matplotlib.figure import Figure
@@ -10,18 +12,25 @@ from sim.plots import data
 from sim.plots.style import COLOURS, Source, new_figure, resolve_lang, source_of, title, tr
 from sim.result import Result
 
+if TYPE_CHECKING:
+    from sim.plots.band import Band
+
 
 def figure(
     table: pd.DataFrame,
     holidays: list[tuple[pd.Timestamp, pd.Timestamp]],
     source: Source,
     lang: str = "both",
+    band: Band | None = None,
+    note: str | None = None,
 ) -> Figure:
     """Bars of orders received and closed in each month (by the month the event happened) and
     the open backlog at each month's end; public holidays shaded.
 
     ``table``: index year-month labels ("2021-01"), columns received, closed, open_at_month_end
-    (orders), as from ``data.event_month_table``.  ``holidays``: (first day, day after) spans."""
+    (orders), as from ``data.event_month_table``.  ``holidays``: (first day, day after) spans.
+    ``band`` (replications, ``sim.plots.band``): ``table`` is then their mean; the
+    bars get 95 % error bars and the backlog line a 95 % band.  ``note``: a subtitle."""
     lang = resolve_lang(lang)
     fig = new_figure(10, 5.2, source, lang)
     ax = fig.add_subplot()
@@ -29,18 +38,30 @@ def figure(
     ends = starts + pd.offsets.MonthBegin(1)
     width = (ends - starts).days.to_numpy() * 0.38
     mid = starts + pd.to_timedelta((ends - starts).days.to_numpy() / 2.0, unit="D")
+    def err(col: str):  # asymmetric error bars from the band (None for one run)
+        if band is None:
+            return None
+        return [table[col] - band.low[col], band.high[col] - table[col]]
+
+    mean = tr(lang, "（均值）", " (mean)", sep="") if band is not None else ""
     ax.bar(
-        mid - pd.to_timedelta(width / 2, unit="D"), table["received"], width=width,
-        color=COLOURS[0], label=tr(lang, "签收（当月）", "received in the month"),
+        mid - pd.to_timedelta(width / 2, unit="D"), table["received"], width=width, yerr=err("received"),
+        color=COLOURS[0], label=tr(lang, "签收（当月）", "received in the month") + mean,
+        error_kw={"ecolor": "0.2", "capsize": 2, "lw": 0.8},
     )
     ax.bar(
-        mid + pd.to_timedelta(width / 2, unit="D"), table["closed"], width=width,
-        color=COLOURS[2], label=tr(lang, "办结（当月）", "closed in the month"),
+        mid + pd.to_timedelta(width / 2, unit="D"), table["closed"], width=width, yerr=err("closed"),
+        color=COLOURS[2], label=tr(lang, "办结（当月）", "closed in the month") + mean,
+        error_kw={"ecolor": "0.2", "capsize": 2, "lw": 0.8},
     )
     ax.plot(
         ends - pd.Timedelta(hours=12), table["open_at_month_end"], marker="o", color=COLOURS[5],
-        label=tr(lang, "月末未办结", "open at month end"),
+        label=tr(lang, "月末未办结", "open at month end") + mean,
     )
+    if band is not None:
+        ax.fill_between(ends - pd.Timedelta(hours=12), band.low["open_at_month_end"],
+                        band.high["open_at_month_end"], color=COLOURS[5], alpha=0.2, lw=0,
+                        label=tr(lang, "95%置信区间", "95 % CI of the mean"))
     for i, (a, b) in enumerate(holidays):
         ax.axvspan(a, b, color="0.6", alpha=0.25, lw=0,
                    label=tr(lang, "法定节假日", "public holidays") if i == 0 else None)
@@ -55,7 +76,7 @@ def figure(
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    title(fig, lang, "按月签收、办结与积压", "Orders by month: received, closed, open backlog")
+    title(fig, lang, "按月签收、办结与积压", "Orders by month: received, closed, open backlog", sub=note)
     return fig
 
 

@@ -67,8 +67,20 @@ def chart_images(folder: Path, lang: str, targets: str | Path | None, res=None,
             buf = io.BytesIO()
             fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})
             pngs[name] = buf.getvalue()
-    return [{"name": name, "title": tr(lang, *CHART_TITLES.get(name, (name, name))), "uri": _png_uri(png)}
+    return [{"name": name, "title": chart_title(name, lang), "uri": _png_uri(png)}
             for name, png in pngs.items()]
+
+
+def chart_title(name: str, lang: str) -> str:
+    """A chart's caption; ``monthly-p0000`` (a design point's replications, see
+    ``sim.plots.replications``) reads as the monthly chart of p0000, mean of its seeds."""
+    if name in CHART_TITLES:
+        return tr(lang, *CHART_TITLES[name])
+    chart, _, point = name.partition("-")
+    if chart in CHART_TITLES and point:
+        zh, en = CHART_TITLES[chart]
+        return tr(lang, f"{zh}：{point}（各种子均值与95%置信区间）", f"{en}: {point} (mean over seeds, 95 % CI)")
+    return name
 
 
 def _fmt(key: str, value: Any) -> str:
