@@ -61,14 +61,16 @@ def figure(table: pd.DataFrame, assessed: bool, source: Source, lang: str = "bot
     recorded = "score_source" in table and (table["score_source"] == "recorded").any()
     if recorded:
         zh_how = "（模型考核时记录的得分；末月在期末之后考核，留空）"
-        en_how = "scores recorded by the model's assessment; the last month is assessed after the horizon (blank)"
+        en_how = "scores recorded by the model; the last month, assessed after the horizon, is blank"
     else:
         zh_how = "（由事件日志按考核公式重算）"
         en_how = "recomputed from the event log"
-    what = formula + tr(lang, zh_how, f" ({en_how})", sep=" ")
+    # the English note on a line of its own when it is long (a formula of several terms)
+    en_sep = "\n" if recorded else " "
+    what = formula + tr(lang, zh_how, f"{en_sep}({en_how})", sep=" ")
     if lang == "both":
         zh, en = formula.split("\n")
-        what = f"{zh}{zh_how}\n{en}; {en_how}"
+        what = f"{zh}{zh_how}\n{en}{';' if not recorded else ''}{en_sep}{en_how}"
     if assessed:
         title(fig, lang, "一套指标：各单位月度考核排名", "League table: monthly assessment by unit", sub=what)
     else:
