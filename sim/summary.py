@@ -77,10 +77,11 @@ def format_difference(key: str, value: float) -> str:
     kind = INDICATORS.get(key, ("", "", "ratio"))[2]
     if kind == "rate":
         return f"{value * 100:+.2f} pp"
-    if kind == "count":
-        return f"{value:+,.0f}"
-    if kind == "hours":
-        return f"{value:+,.0f} h"
+    if kind in ("count", "hours"):
+        # a difference of mean counts is fractional: whole numbers only from 100 up, so a
+        # small difference and its CI keep their digits (+0.62, not +1)
+        text = f"{value:+,.0f}" if abs(value) >= 100 else f"{value:+.3g}"
+        return text + (" h" if kind == "hours" else "")
     if kind == "days":
         return f"{value:+.2f}"
     return f"{value:+.3f}"

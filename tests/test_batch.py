@@ -302,6 +302,20 @@ def test_ablate_all_is_each_enabled_mechanism_then_all_off():
         ablation_variants(base, ["first_contact"])
 
 
+def test_differences_are_printed_in_their_units():
+    """Rate differences in percentage points beside means in %; counts keep their digits when
+    small (a fractional difference of mean counts is not rounded to a whole number)."""
+    from sim.summary import format_difference, format_value
+
+    assert format_value("closure_rate", 0.8245) == "82.45%"
+    assert format_difference("closure_rate", -0.0512) == "-5.12 pp"
+    assert format_difference("backlog_mean", 0.625) == "+0.625"
+    assert format_difference("backlog_mean", -1234.4) == "-1,234"
+    assert format_difference("handler_hours", 12.34) == "+12.3 h"
+    assert format_difference("ttc_mean_wd", -0.041) == "-0.04"
+    assert format_difference("closure_rate", float("nan")) == "n/a"
+
+
 def test_compare_cli_writes_effects(tmp_path, capsys):
     from sim import cli
 
