@@ -579,6 +579,8 @@ def test_report_of_study_folders(sweep_folder, compare_folder):
     from sim.report import build_report
 
     html = build_report(compare_folder).read_text(encoding="utf-8")
-    assert 'id="chart-forest"' in html and "no_team" in html and "ci_low" in html
+    assert 'id="chart-forest"' in html and "no_team" in html
+    # the effects as people read them: rate differences in percentage points, means in %
+    assert "95% CI (paired)" in html and " pp, " in html and "rate differences in percentage points" in html
     html = build_report(sweep_folder).read_text(encoding="utf-8")
     assert 'id="chart-response"' in html and "closure_rate_mean" in html and "18 runs" in html
