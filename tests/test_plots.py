@@ -573,6 +573,7 @@ def test_report_holds_every_chart_and_the_year_figures(run_folder, baseline_path
     assert judged == set(load_targets(targets).targets)  # a verdict for each target, none else
     manifest = json.loads((run_folder / "manifest.json").read_text())
     assert f'"seed": {manifest["seed"]}' in html_module.unescape(html)
+    assert "模型月度考核时记录的得分" in html and "Recomputed" not in html  # the league's scores
 
 
 def test_report_of_study_folders(sweep_folder, compare_folder):
