@@ -185,12 +185,13 @@ def league_by_hand(res) -> pd.DataFrame:
     out["criticisms"] = ev[ev["activity"] == Act.CRITICISE].groupby(["unit", "month"]).size()
     out["sendbacks"] = ev[ev["activity"] == Act.SENDBACK].groupby(["unit", "month"]).size()
     out["signs"] = ev[ev["activity"] == Act.SIGN].groupby(["unit", "month"]).size()
+    out["extensions"] = ev[ev["activity"] == Act.EXTEND].groupby(["unit", "month"]).size()
     return out.fillna(0)
 
 
 def test_league_heatmap_is_the_assessment_score_from_the_log(small_scenario):
     # non-zero weights on every declared indicator, so each term is checked
-    weights = {"late_sign_share": -1.0, "sendback_share": -3.0}
+    weights = {"late_sign_share": -1.0, "sendback_share": -3.0, "extension_share": -0.5}
     res = sim.simulate(sim.with_overrides(small_scenario, {f"mechanisms.one_set.weights.{k}": v
                                                          for k, v in weights.items()}), seed=1)
     table = data.league_table(res)
@@ -201,7 +202,7 @@ def test_league_heatmap_is_the_assessment_score_from_the_log(small_scenario):
     assert len(got) == len(hand)
     for col, want in (("replies", "replies"), ("late_replies", "late"), ("callbacks", "callbacks"),
                       ("dissatisfied", "dissatisfied"), ("criticisms", "criticisms"),
-                      ("sendbacks", "sendbacks"), ("signs", "signs")):
+                      ("sendbacks", "sendbacks"), ("signs", "signs"), ("extensions", "extensions")):
         assert np.array_equal(got.loc[hand.index, col].to_numpy(), hand[want].to_numpy()), col
     # late sign-fors: for orders signed once, the orders table's on-time flag says the same
     log = data.log_columns(res)
@@ -214,7 +215,9 @@ def test_league_heatmap_is_the_assessment_score_from_the_log(small_scenario):
              + w["late_sign_share"] * (got["late_signs"] / got["signs"].where(got["signs"] > 0)).fillna(0)
              + w["sendback_share"] * got["sendbacks"] / got["replies"]
              + w["dissatisfied_share"] * (got["dissatisfied"] / got["callbacks"].where(got["callbacks"] > 0)).fillna(0)
-             + w["criticisms"] * got["criticisms"])
+             + w["criticisms"] * got["criticisms"]
+             + w["extension_share"] * got["extensions"] / got["replies"])
+    assert got["extensions"].sum() > 0, "the extension term is exercised"
     assert np.allclose(got["score_recomputed"], score)
     # the heatmap's scores are those the model recorded as it ranked (SCORE events); they agree
     # with the formula applied to the log's counts, and the last month (assessed after the

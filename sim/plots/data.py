@@ -220,9 +220,10 @@ SCORE_TERMS = {
     "sendback_share": ("sendback_share", "退回重办率", "send-backs per reply"),
     "dissatisfied_share": ("dissatisfied_share", "不满意率", "dissatisfied share"),
     "criticisms": ("criticisms", "通报数", "criticisms"),
+    "extension_share": ("extension_share", "延期申请率", "extensions asked per reply"),
 }
 DEFAULT_WEIGHTS = {"on_time_reply_share": 1.0, "late_sign_share": 0.0, "sendback_share": 0.0,
-                   "dissatisfied_share": -2.0, "criticisms": -0.05}
+                   "dissatisfied_share": -2.0, "criticisms": -0.05, "extension_share": 0.0}
 
 
 def assessment_weights(scenario) -> dict[str, float]:
@@ -279,7 +280,7 @@ def league_table(res: Result) -> pd.DataFrame:
     Long table, one row per (unit, month) with replies > 0: unit (name), kind, month
     ("2021-01"), replies, late_replies, on_time_share, signs, late_signs, late_sign_share,
     sendbacks, sendback_share, callbacks (reached), dissatisfied, dissatisfied_share,
-    criticisms (counted from the log by the month the event happened, as the mechanism counts
+    criticisms, extensions, extension_share (counted from the log by the month the event happened, as the mechanism counts
     them); score_recomputed (the scenario's weights applied to those, see
     ``assessment_weights``); score: the score the model recorded (``recorded_scores``) when it
     recorded any, NaN for a month it did not assess (the run's last month is assessed after
@@ -312,6 +313,8 @@ def league_table(res: Result) -> pd.DataFrame:
         "callbacks": tally((log.act == Act.CALLBACK) & (log.outcome >= SATISFIED)),
         "dissatisfied": tally((log.act == Act.CALLBACK) & (log.outcome == DISSATISFIED)),
         "criticisms": tally(log.act == Act.CRITICISE),
+        # extensions asked for (approved or refused), as the unit's month counts them
+        "extensions": tally((log.act == Act.EXTEND) & (log.order >= 0)),
     }
     weights = assessment_weights(res.scenario)
 
@@ -324,6 +327,7 @@ def league_table(res: Result) -> pd.DataFrame:
                 "sendback_share": np.where(r > 0, c["sendbacks"] / np.maximum(r, 1), 0.0),
                 "dissatisfied_share": np.where(c["callbacks"] > 0, c["dissatisfied"] / np.maximum(c["callbacks"], 1), 0.0),
                 "criticisms": criticisms,
+                "extension_share": np.where(r > 0, c["extensions"] / np.maximum(r, 1), 0.0),
             }
         # terms added in the mechanism's order
         out["score"] = sum(weights[key] * out[col] for key, (col, _, _) in SCORE_TERMS.items())
