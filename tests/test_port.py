@@ -37,11 +37,15 @@ from sim.scenario import SIX, PolicyParams, ScenarioError
 #   back to NaN, the logs are exactly main's at 7303ffd (load and deadlines, whose digests
 #   were not yet re-derived here: 3426f60e..., 630ef2d1..., 719020c1..., all off
 #   ae323392...): manual callbacks draw and do as before.
+# - then the monthly assessment (one_set) records each ranked unit's score as a SCORE system
+#   event (issue 14, branch finish1014): 550 rows more (50 units x 11 months), behaviour
+#   unchanged: the log without its SCORE rows has the digests just above (1 f2b0eb35...,
+#   2 bce88aaa..., 3 662b69c3..., checked); the all-off digest is unchanged (nothing assessed).
 # An issue that changes behaviour on purpose updates these in the same commit and says why.
 BASELINE_DIGESTS = {
-    1: "f2b0eb35d5b838a58ccbb4ecd0113fa39e59b57cbac72d7b093f5455f1e24a8a",
-    2: "bce88aaa3c03a83b2bf21d91808faf0ee9a040c75eef97b4f2c445a14fac7a8d",
-    3: "662b69c3d9ca958677df27a27c299b2579342b8618d430b3f169cf808593044c",
+    1: "10e74494aac8033bb2ac82fda19091ba253d421d777605ebf0cc6f8c27dce892",
+    2: "276ddc4b350b3607d4b14427c660ccc1b92d93bc7fe47f15d252214963bb3d36",
+    3: "3b71e6da1821aa0116bd42dd5c6e0b2924cb6d2dd0db23fcf180f8dc7e543ff0",
 }
 # the same for the six mechanisms all off (seed 1): every counterfactual answer unchanged
 ALL_OFF_DIGEST = "5d05e9acb926ebecc1ccfcb6c11adcf20c2cfc7f0d638a677b6aec085ff5885d"
