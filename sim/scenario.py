@@ -181,14 +181,38 @@ class Calendar(Strict):
 
 
 class Surge(Strict):
+    """A date range with more (or fewer) arrivals: for all orders, or for some topics."""
+
     start: Date = Field(description="first day of the surge")
     end: Date = Field(description="last day of the surge (inclusive)")
-    factor: Positive = Field(description="multiplier on the arrival rate during the surge")
+    factor: Positive = Field(
+        description="multiplier on the total arrival rate (all topics together) during the "
+        "surge, e.g. 1.4 for 'orders rose 40 %'"
+    )
+    topics: list[str] = Field(
+        default=[],
+        description="names of [[topics]] the surge is about; empty: an all-orders surge (every "
+        "topic x factor, the topic mix unchanged).  Named: the total rate still rises by "
+        "factor, and the named topics take topics_share of the window's orders",
+    )
+    topics_share: Probability | None = Field(
+        None,
+        description="with topics: the named topics' combined share of the window's orders "
+        "(e.g. 0.168 for '16.8 % were about epidemic control'); the named topics split it, "
+        "and the others the rest, in proportion to their shares.  Omitted: all the extra "
+        "orders are in the named topics and the other topics keep their rate (needs factor "
+        ">= 1 - the named topics' share).  Overlapping surges multiply topic by topic",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Surge:
         if self.end < self.start:
             raise ValueError("end must not be before start")
+        if self.topics_share is not None and not self.topics:
+            raise ValueError("topics_share needs topics (the topics it is the share of)")
+        dup = sorted({t for t in self.topics if self.topics.count(t) > 1})
+        if dup:
+            raise ValueError(f"topics: topic {dup[0]!r} is named twice")
         return self
 
 
@@ -206,7 +230,19 @@ class Demand(Strict):
     hour_weights: list[NonNegative] = Field(
         default=[1.0] * 24, min_length=24, max_length=24, description="relative volume of each hour"
     )
-    surges: list[Surge] = Field(default=[], description="date ranges with a rate multiplier")
+    holiday_weight: NonNegative | None = Field(
+        None,
+        description="arrival rate on an official public holiday (法定节假日, a day off of the "
+        "holiday period; calendar.holidays, holiday_file and special_days say which days) "
+        "relative to an ordinary day of the same month (the mean of weekday_weights): such a "
+        "day's weight is month weight x holiday_weight x mean weekday weight, whatever its "
+        "weekday.  Omitted: no holiday effect, holidays get their weekday's weight (the "
+        "behaviour of scenarios written before this field).  Source for the Spring Festival: "
+        "湘潭 2022, about 0.6 x an ordinary summer day (xt.hnpfw.com 2022-02-08)",
+    )
+    surges: list[Surge] = Field(
+        default=[], description="date ranges with a rate multiplier, for all orders or for topics"
+    )
     category_shares: CategoryProbabilities = Field(description="share of each category, sum 1")
     urgent_share: Probability = Field(description="share of orders that are urgent (紧急)")
     channel_shares: dict[str, Probability] = Field(
@@ -567,6 +603,7 @@ class Scenario(Strict):
                     f"topics.{i}.unit: unit {t.unit!r} is not defined in [[units]] "
                     f"(allowed: a unit name or '{STREET}')"
                 )
+        self._check_surge_topics()
         self._check_dates()
         office = self.calendar.office_hours
         day = office[-1][1] - office[0][0]
@@ -584,6 +621,37 @@ class Scenario(Strict):
                 {u.name: u.population_share for u in streets}, "units: streets' population_share"
             )
         return self
+
+    def _check_surge_topics(self) -> None:
+        """A topic surge names known topics and can be met with non-negative rates."""
+        shares = {t.name: t.share for t in self.topics}
+        for i, surge in enumerate(self.demand.surges):
+            if not surge.topics:
+                continue
+            for name in surge.topics:
+                if name not in shares:
+                    raise ValueError(
+                        f"demand.surges.{i}.topics: unknown topic {name!r} (allowed: the names "
+                        f"of [[topics]])"
+                    )
+            named = sum(shares[n] for n in surge.topics)
+            if named <= 0:
+                raise ValueError(
+                    f"demand.surges.{i}.topics: the named topics have share 0, so no order of "
+                    f"theirs can rise (name topics with a positive share)"
+                )
+            if surge.topics_share is not None and named >= 1.0 - 1e-12:
+                raise ValueError(
+                    f"demand.surges.{i}.topics: the named topics hold every order, so "
+                    f"topics_share cannot differ from 1 (leave topics empty for an all-orders "
+                    f"surge)"
+                )
+            if surge.topics_share is None and surge.factor < 1.0 - named:
+                raise ValueError(
+                    f"demand.surges.{i}.factor: {surge.factor:g} would need the named topics "
+                    f"(share {named:.4g}) to lose more than all their orders; allowed >= "
+                    f"{1.0 - named:.4g}, or give topics_share"
+                )
 
     def _check_dates(self) -> None:
         """Dated inputs must fall inside the dates the run uses: never silently ignored."""
