@@ -793,6 +793,78 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ScenarioError(f"{p}: not a UTF-8 text file") from None
 
 
+EXTENDS = "extends"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return f"a value ({value!r})"
+
+
+def merge_scenarios(base: dict[str, Any], child: dict[str, Any], source: str, base_source: str,
+                    where: str = "") -> dict[str, Any]:
+    """``child`` deep-merged over ``base``: tables merge key by key; every other value (numbers,
+    strings, dates, arrays, arrays of tables such as ``[[units]]``) replaces the base's whole.
+    A table where the base has a non-table, or the reverse, is a one-line ScenarioError
+    naming ``source`` (the child file) and the field."""
+    out = dict(base)
+    for key, value in child.items():
+        path = f"{where}{key}"
+        old = base.get(key)
+        if key in base and isinstance(old, dict) != isinstance(value, dict):
+            raise ScenarioError(
+                f"{source}: {path}: is {_kind(value)} here but {_kind(old)} in {base_source} "
+                f"(extends): a table can only extend a table"
+            )
+        if isinstance(value, dict) and isinstance(old, dict):
+            out[key] = merge_scenarios(old, value, source, base_source, f"{path}.")
+        else:
+            out[key] = value
+    return out
+
+
+def read_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A scenario file as a dict, with its ``extends`` resolved.
+
+    ``extends = "yuelu_2021.toml"`` (top level, a path relative to the file) loads that base
+    scenario (itself possibly extending another) and deep-merges this file's tables over it
+    (``merge_scenarios``: arrays such as ``[[units]]`` are replaced whole).  The result has
+    no ``extends``: it is the scenario as run, so a run folder's saved scenario stands
+    alone.  A base's relative ``calendar.holiday_file`` stays relative to the base's file.
+    One-line ScenarioError, naming the file and ``extends``, for a base that is missing, not
+    a path, or part of a cycle."""
+    p = Path(path)
+    data = read_toml(p)
+    if EXTENDS not in data:
+        return data
+    name = data.pop(EXTENDS)
+    if not isinstance(name, str) or not name.strip():
+        raise ScenarioError(
+            f"{p}: {EXTENDS}: expected the path of a scenario file (relative to this file), "
+            f"got {name!r}"
+        )
+    base_path = Path(name) if Path(name).is_absolute() else p.parent / name
+    chain = (*_seen, p.resolve())
+    if base_path.resolve() in chain:
+        cycle = " -> ".join(str(c.name) for c in (*chain, base_path.resolve()))
+        raise ScenarioError(f"{p}: {EXTENDS}: {name!r} leads back to itself ({cycle}); a base "
+                            f"scenario must not extend its children")
+    if not base_path.is_file():
+        what = "is a folder, not a scenario file" if base_path.is_dir() else "no such file"
+        raise ScenarioError(f"{p}: {EXTENDS}: {name!r}: {what} (looked for {base_path}; the "
+                            f"path is relative to {p.parent or '.'})")
+    base = read_scenario(base_path, chain)
+    cal = base.get("calendar")
+    if isinstance(cal, dict) and isinstance(cal.get("holiday_file"), str):
+        file = Path(cal["holiday_file"])
+        if not file.is_absolute():
+            base = {**base, "calendar": {**cal, "holiday_file": str(base_path.parent / file)}}
+    return merge_scenarios(base, data, str(p), str(base_path))
+
+
 def read_holiday_file(path: Path, field: str = "calendar.holiday_file") -> list[dict[str, Any]]:
     """Entries of a holiday file: CSV (UTF-8, optional BOM) with a header ``date,working``;
     ``working`` is true/false (also 1/0, workday/holiday, 班/休).  One-line ScenarioError
@@ -854,6 +926,11 @@ def from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
 
     A ``calendar.holiday_file`` is read here (relative to ``source``'s folder) into
     ``calendar.special_days``.  Warns (``ScenarioWarning``) when holidays are projected."""
+    if EXTENDS in data:
+        raise ScenarioError(
+            f"{source}: {EXTENDS}: only a scenario file can extend another (load it with "
+            f"`sim.load_scenario` or give its path to hotline)"
+        )
     data, places = _read_holiday_file(data, source)
     try:
         scn = Scenario.model_validate(data)
@@ -963,8 +1040,9 @@ def build_calendar(scn: Scenario) -> WorkCalendar:
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read, override (dotted paths) and validate a scenario file."""
-    data = read_toml(path)
+    """Read (resolving ``extends``: ``read_scenario``), override (dotted paths) and validate
+    a scenario file."""
+    data = read_scenario(path)
     for dotted, value in (overrides or {}).items():
         apply_override(data, dotted, value)
     return from_dict(data, str(path))
