@@ -210,10 +210,15 @@ class Surge(Strict):
             raise ValueError("end must not be before start")
         if self.topics_share is not None and not self.topics:
             raise ValueError("topics_share needs topics (the topics it is the share of)")
-        dup = sorted({t for t in self.topics if self.topics.count(t) > 1})
-        if dup:
-            raise ValueError(f"topics: topic {dup[0]!r} is named twice")
         return self
+
+    @field_validator("topics")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        dup = sorted({t for t in v if v.count(t) > 1})
+        if dup:
+            raise ValueError(f"topic {dup[0]!r} is named twice")
+        return v
 
 
 class Demand(Strict):
@@ -856,7 +861,12 @@ def read_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, A
         what = "is a folder, not a scenario file" if base_path.is_dir() else "no such file"
         raise ScenarioError(f"{p}: {EXTENDS}: {name!r}: {what} (looked for {base_path}; the "
                             f"path is relative to {p.parent or '.'})")
-    base = read_scenario(base_path, chain)
+    try:
+        base = read_scenario(base_path, chain)
+    except ScenarioError as e:
+        if _seen:  # the outermost file names the chain once
+            raise
+        raise ScenarioError(f"{p}: {EXTENDS} {name!r}: {e}") from None
     cal = base.get("calendar")
     if isinstance(cal, dict) and isinstance(cal.get("holiday_file"), str):
         file = Path(cal["holiday_file"])
