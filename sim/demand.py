@@ -4,10 +4,10 @@ Arrivals are a non-homogeneous Poisson process with a piecewise-constant hourly 
 (month x weekday x hour-of-day profile, public holidays; ``sim.rates``), sampled exactly: a
 Poisson count per hour, uniform times within it.  Surges, for all orders or for some topics,
 are added on top as a superposed Poisson process of extra orders (or by thinning, for a
-factor below 1), from their own streams, so the base orders keep their draws.  Each order also receives its own "fate" draws (uniforms and
-normals for routing, handling, callback ...), one named stream per kind, so that switching a
-mechanism off changes what is done with an order's numbers, never which numbers it gets:
-common random numbers across scenarios.
+factor below 1), from their own streams, so the base orders keep their draws.  Each order
+also receives its own "fate" draws (uniforms and normals for routing, handling, callback
+...), one named stream per kind, so that switching a mechanism off changes what is done with
+an order's numbers, never which numbers it gets: common random numbers across scenarios.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -70,11 +71,21 @@ class Orders:
 
 
 def _attributes(
-    scn: Scenario, streams: Streams, n: int, topic_of: Callable[[np.ndarray], np.ndarray], prefix: str
-) -> dict[str, np.ndarray]:
+    scn: Scenario,
+    streams: Streams,
+    n: int,
+    topic_of: Callable[[np.ndarray], np.ndarray],
+    prefix: str,
+    scalar_arrays: bool = False,
+) -> dict[str, Any]:
     """The attributes and fate draws of ``n`` orders, from the streams ``{prefix}attributes``
     and ``{prefix}fate.<kind>`` (one stream each, drawn in a fixed order); ``topic_of`` turns
-    the topic uniforms into topic indices."""
+    the topic uniforms into topic indices.  With ``scalar_arrays`` each fate draw is turned
+    into an ``array('d')`` as soon as it is drawn (a city year's sixteen float arrays are
+    never all held twice); else they stay numpy arrays (to be reordered)."""
+    def fate(values: np.ndarray) -> Any:
+        return as_array("d", values) if scalar_arrays else values
+
     d = scn.demand
     attr = streams.numpy(f"{prefix}attributes")
     out = {"category": _pick(attr.random(n), [d.category_shares.get(c) for c in CATEGORIES])}
@@ -90,9 +101,9 @@ def _attributes(
     hard_p = np.array([d.hard_share.get(c) for c in CATEGORIES])[out["category"]]
     out["hard"] = attr.random(n) < hard_p
     for k in FATE_UNIFORMS:
-        out[f"u.{k}"] = streams.numpy(f"{prefix}fate.{k}").random(n)
+        out[f"u.{k}"] = fate(streams.numpy(f"{prefix}fate.{k}").random(n))
     for k in FATE_NORMALS:
-        out[f"z.{k}"] = streams.numpy(f"{prefix}fate.{k}").standard_normal(n)
+        out[f"z.{k}"] = fate(streams.numpy(f"{prefix}fate.{k}").standard_normal(n))
     return out
 
 
@@ -135,7 +146,10 @@ def _surged(
     extra = _attributes(scn, streams, m, topic_of, "surge.")
     extra["time"] = times
     order = np.argsort(np.concatenate([base["time"][keep], times]), kind="stable")
-    return {k: np.concatenate([v[keep], extra[k]])[order] for k, v in base.items()}
+    out = {}
+    for k in list(base):  # one column at a time, each input freed once merged
+        out[k] = np.concatenate([base.pop(k)[keep], extra.pop(k)])[order]
+    return out
 
 
 def generate(scn: Scenario, streams: Streams) -> Orders:
@@ -154,12 +168,15 @@ def generate(scn: Scenario, streams: Streams) -> Orders:
     times = np.concatenate([np.zeros(backlog), times])
     n = len(times)
     shares = [t.share for t in scn.topics]
-    orders = _attributes(scn, streams, n, lambda u: _pick(u, shares), "")
+    surged = bool(scn.demand.surges)
+    orders = _attributes(scn, streams, n, lambda u: _pick(u, shares), "", scalar_arrays=not surged)
     orders["time"] = times
-    if scn.demand.surges:
+    if surged:
         orders = _surged(scn, streams, orders, rates, backlog)
-    uniforms = {k: as_array("d", orders[f"u.{k}"]) for k in FATE_UNIFORMS}
-    normals = {k: as_array("d", orders[f"z.{k}"]) for k in FATE_NORMALS}
+        for k in [*(f"u.{k}" for k in FATE_UNIFORMS), *(f"z.{k}" for k in FATE_NORMALS)]:
+            orders[k] = as_array("d", orders[k])  # one at a time: the numpy copy is freed
+    uniforms = {k: orders[f"u.{k}"] for k in FATE_UNIFORMS}
+    normals = {k: orders[f"z.{k}"] for k in FATE_NORMALS}
     return Orders(
         orders["time"], orders["category"], orders["urgent"], orders["topic"], orders["street"],
         orders["channel"], orders["hard"], uniforms, normals,
