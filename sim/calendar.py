@@ -114,6 +114,55 @@ def working_day_flags(
     return flags
 
 
+def holiday_flags(
+    start: dt.date,
+    days: int,
+    holidays: str,
+    special_days: Mapping[dt.date, bool] | None = None,
+) -> list[bool]:
+    """Whether each of ``days`` days from ``start`` is an official public holiday (法定节假日):
+    a day off of an official holiday period, weekend days inside the period included, as
+    opposed to an ordinary weekend.  (The demand's ``holiday_weight`` acts on these days.)
+
+    ``holidays`` as in :func:`working_day_flags`: ``"chinese"``: the days off that
+    ``chinesecalendar`` names a festival for (raises ``CalendarRangeError`` outside its
+    data); ``"projected"``: those where the official data exist, else the statutory
+    holidays of :func:`projected_holidays`; ``"weekends"`` and ``"none"``: no holidays.
+    ``special_days`` (date -> working, a holiday file) override: a day off listed there is a
+    holiday, an adjusted working day (调休上班) is not."""
+    dates = [start + dt.timedelta(days=i) for i in range(days)]
+    if holidays in ("chinese", "projected"):
+        import chinese_calendar
+
+        last = dates[-1] if dates else start
+        official = official_years()
+        if holidays == "chinese" and (start.year not in official or last.year not in official):
+            raise CalendarRangeError(
+                f"the Chinese holiday calendar covers {official.start}-{official.stop - 1}, "
+                f"but the run needs {start} to {last}"
+            )
+        projected = projected_holidays(
+            [y for y in range(start.year, last.year + 1) if y not in official]
+        )
+
+        def official_holiday(d: dt.date) -> bool:
+            if d.year not in official:
+                return d in projected
+            on_holiday, name = chinese_calendar.get_holiday_detail(d)
+            return bool(on_holiday and name is not None)
+
+        flags = [official_holiday(d) for d in dates]
+    elif holidays in ("weekends", "none"):
+        flags = [False] * days
+    else:
+        raise ValueError(f"unknown holiday calendar {holidays!r}")
+    for day, working in (special_days or {}).items():
+        i = (day - start).days
+        if 0 <= i < days:
+            flags[i] = not working
+    return flags
+
+
 @dataclass(frozen=True)
 class OfficeHours:
     """Daily office intervals in hours of the day, e.g. ((8.5, 12.0), (14.5, 17.5))."""

@@ -5,6 +5,7 @@ docs/scenario-reference.md is this text; a test keeps it current.
 
 from __future__ import annotations
 
+import types
 import typing
 from typing import Any
 
@@ -19,6 +20,10 @@ def _type_name(ann: Any) -> str:
     origin = typing.get_origin(ann)
     if origin is typing.Annotated:
         return _type_name(typing.get_args(ann)[0])
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in typing.get_args(ann))
+    if ann is type(None):
+        return "None"
     if origin is typing.Literal:
         return " | ".join(repr(a) for a in typing.get_args(ann))
     if origin in (list, tuple, dict):
@@ -31,7 +36,12 @@ def _type_name(ann: Any) -> str:
 
 def _bounds(info: FieldInfo) -> str:
     out = []
-    for m in info.metadata:
+    metadata = list(info.metadata)
+    for arg in typing.get_args(info.annotation):  # an optional bounded value: X | None
+        if typing.get_origin(arg) is typing.Annotated:
+            for m in typing.get_args(arg)[1:]:
+                metadata.extend(getattr(m, "metadata", [m]))
+    for m in metadata:
         for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
             v = getattr(m, attr, None)
             if v is not None:
@@ -77,6 +87,11 @@ def reference_markdown() -> str:
         "Any field can be overridden by its dotted path: `--set handling.scale=1.2`,",
         "or `sim.load_scenario(path, overrides={\"handling.scale\": 1.2})`; list items by index",
         "(`units.0.handlers`).",
+        "",
+        "A scenario file may begin with `extends = \"yuelu_2021.toml\"` (a path relative to the",
+        "file): the base scenario is loaded and this file's tables are merged over it, key by key;",
+        "arrays, `[[units]]` and `[[topics]]` included, replace the base's whole.  A run folder saves",
+        "the merged scenario, which has no `extends` (docs/design.md, \"Demand\").",
         "",
         "| field | type | allowed | default | meaning |",
         "| --- | --- | --- | --- | --- |",

@@ -181,15 +181,44 @@ class Calendar(Strict):
 
 
 class Surge(Strict):
+    """A date range with more (or fewer) arrivals: for all orders, or for some topics."""
+
     start: Date = Field(description="first day of the surge")
     end: Date = Field(description="last day of the surge (inclusive)")
-    factor: Positive = Field(description="multiplier on the arrival rate during the surge")
+    factor: Positive = Field(
+        description="multiplier on the total arrival rate (all topics together) during the "
+        "surge, e.g. 1.4 for 'orders rose 40 %'"
+    )
+    topics: list[str] = Field(
+        default=[],
+        description="names of [[topics]] the surge is about; empty: an all-orders surge (every "
+        "topic x factor, the topic mix unchanged).  Named: the total rate still rises by "
+        "factor, and the named topics take topics_share of the window's orders",
+    )
+    topics_share: Probability | None = Field(
+        None,
+        description="with topics: the named topics' combined share of the window's orders "
+        "(e.g. 0.168 for '16.8 % were about epidemic control'); the named topics split it, "
+        "and the others the rest, in proportion to their shares.  Omitted: all the extra "
+        "orders are in the named topics and the other topics keep their rate (needs factor "
+        ">= 1 - the named topics' share).  Overlapping surges multiply topic by topic",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Surge:
         if self.end < self.start:
             raise ValueError("end must not be before start")
+        if self.topics_share is not None and not self.topics:
+            raise ValueError("topics_share needs topics (the topics it is the share of)")
         return self
+
+    @field_validator("topics")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        dup = sorted({t for t in v if v.count(t) > 1})
+        if dup:
+            raise ValueError(f"topic {dup[0]!r} is named twice")
+        return v
 
 
 class Demand(Strict):
@@ -206,7 +235,19 @@ class Demand(Strict):
     hour_weights: list[NonNegative] = Field(
         default=[1.0] * 24, min_length=24, max_length=24, description="relative volume of each hour"
     )
-    surges: list[Surge] = Field(default=[], description="date ranges with a rate multiplier")
+    holiday_weight: NonNegative | None = Field(
+        None,
+        description="arrival rate on an official public holiday (法定节假日, a day off of the "
+        "holiday period; calendar.holidays, holiday_file and special_days say which days) "
+        "relative to an ordinary day of the same month (the mean of weekday_weights): such a "
+        "day's weight is month weight x holiday_weight x mean weekday weight, whatever its "
+        "weekday.  Omitted: no holiday effect, holidays get their weekday's weight (the "
+        "behaviour of scenarios written before this field).  Source for the Spring Festival: "
+        "湘潭 2022, about 0.6 x an ordinary summer day (xt.hnpfw.com 2022-02-08)",
+    )
+    surges: list[Surge] = Field(
+        default=[], description="date ranges with a rate multiplier, for all orders or for topics"
+    )
     category_shares: CategoryProbabilities = Field(description="share of each category, sum 1")
     urgent_share: Probability = Field(description="share of orders that are urgent (紧急)")
     channel_shares: dict[str, Probability] = Field(
@@ -567,6 +608,7 @@ class Scenario(Strict):
                     f"topics.{i}.unit: unit {t.unit!r} is not defined in [[units]] "
                     f"(allowed: a unit name or '{STREET}')"
                 )
+        self._check_surge_topics()
         self._check_dates()
         office = self.calendar.office_hours
         day = office[-1][1] - office[0][0]
@@ -584,6 +626,37 @@ class Scenario(Strict):
                 {u.name: u.population_share for u in streets}, "units: streets' population_share"
             )
         return self
+
+    def _check_surge_topics(self) -> None:
+        """A topic surge names known topics and can be met with non-negative rates."""
+        shares = {t.name: t.share for t in self.topics}
+        for i, surge in enumerate(self.demand.surges):
+            if not surge.topics:
+                continue
+            for name in surge.topics:
+                if name not in shares:
+                    raise ValueError(
+                        f"demand.surges.{i}.topics: unknown topic {name!r} (allowed: the names "
+                        f"of [[topics]])"
+                    )
+            named = sum(shares[n] for n in surge.topics)
+            if named <= 0:
+                raise ValueError(
+                    f"demand.surges.{i}.topics: the named topics have share 0, so no order of "
+                    f"theirs can rise (name topics with a positive share)"
+                )
+            if surge.topics_share is not None and named >= 1.0 - 1e-12:
+                raise ValueError(
+                    f"demand.surges.{i}.topics: the named topics hold every order, so "
+                    f"topics_share cannot differ from 1 (leave topics empty for an all-orders "
+                    f"surge)"
+                )
+            if surge.topics_share is None and surge.factor < 1.0 - named:
+                raise ValueError(
+                    f"demand.surges.{i}.factor: {surge.factor:g} would need the named topics "
+                    f"(share {named:.4g}) to lose more than all their orders; allowed >= "
+                    f"{1.0 - named:.4g}, or give topics_share"
+                )
 
     def _check_dates(self) -> None:
         """Dated inputs must fall inside the dates the run uses: never silently ignored."""
@@ -725,6 +798,83 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ScenarioError(f"{p}: not a UTF-8 text file") from None
 
 
+EXTENDS = "extends"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return f"a value ({value!r})"
+
+
+def merge_scenarios(base: dict[str, Any], child: dict[str, Any], source: str, base_source: str,
+                    where: str = "") -> dict[str, Any]:
+    """``child`` deep-merged over ``base``: tables merge key by key; every other value (numbers,
+    strings, dates, arrays, arrays of tables such as ``[[units]]``) replaces the base's whole.
+    A table where the base has a non-table, or the reverse, is a one-line ScenarioError
+    naming ``source`` (the child file) and the field."""
+    out = dict(base)
+    for key, value in child.items():
+        path = f"{where}{key}"
+        old = base.get(key)
+        if key in base and isinstance(old, dict) != isinstance(value, dict):
+            raise ScenarioError(
+                f"{source}: {path}: is {_kind(value)} here but {_kind(old)} in {base_source} "
+                f"(extends): a table can only extend a table"
+            )
+        if isinstance(value, dict) and isinstance(old, dict):
+            out[key] = merge_scenarios(old, value, source, base_source, f"{path}.")
+        else:
+            out[key] = value
+    return out
+
+
+def read_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A scenario file as a dict, with its ``extends`` resolved.
+
+    ``extends = "yuelu_2021.toml"`` (top level, a path relative to the file) loads that base
+    scenario (itself possibly extending another) and deep-merges this file's tables over it
+    (``merge_scenarios``: arrays such as ``[[units]]`` are replaced whole).  The result has
+    no ``extends``: it is the scenario as run, so a run folder's saved scenario stands
+    alone.  A base's relative ``calendar.holiday_file`` stays relative to the base's file.
+    One-line ScenarioError, naming the file and ``extends``, for a base that is missing, not
+    a path, or part of a cycle."""
+    p = Path(path)
+    data = read_toml(p)
+    if EXTENDS not in data:
+        return data
+    name = data.pop(EXTENDS)
+    if not isinstance(name, str) or not name.strip():
+        raise ScenarioError(
+            f"{p}: {EXTENDS}: expected the path of a scenario file (relative to this file), "
+            f"got {name!r}"
+        )
+    base_path = Path(name) if Path(name).is_absolute() else p.parent / name
+    chain = (*_seen, p.resolve())
+    if base_path.resolve() in chain:
+        cycle = " -> ".join(str(c.name) for c in (*chain, base_path.resolve()))
+        raise ScenarioError(f"{p}: {EXTENDS}: {name!r} leads back to itself ({cycle}); a base "
+                            f"scenario must not extend its children")
+    if not base_path.is_file():
+        what = "is a folder, not a scenario file" if base_path.is_dir() else "no such file"
+        raise ScenarioError(f"{p}: {EXTENDS}: {name!r}: {what} (looked for {base_path}; the "
+                            f"path is relative to {p.parent or '.'})")
+    try:
+        base = read_scenario(base_path, chain)
+    except ScenarioError as e:
+        if _seen:  # the outermost file names the chain once
+            raise
+        raise ScenarioError(f"{p}: {EXTENDS} {name!r}: {e}") from None
+    cal = base.get("calendar")
+    if isinstance(cal, dict) and isinstance(cal.get("holiday_file"), str):
+        file = Path(cal["holiday_file"])
+        if not file.is_absolute():
+            base = {**base, "calendar": {**cal, "holiday_file": str(base_path.parent / file)}}
+    return merge_scenarios(base, data, str(p), str(base_path))
+
+
 def read_holiday_file(path: Path, field: str = "calendar.holiday_file") -> list[dict[str, Any]]:
     """Entries of a holiday file: CSV (UTF-8, optional BOM) with a header ``date,working``;
     ``working`` is true/false (also 1/0, workday/holiday, 班/休).  One-line ScenarioError
@@ -786,6 +936,11 @@ def from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
 
     A ``calendar.holiday_file`` is read here (relative to ``source``'s folder) into
     ``calendar.special_days``.  Warns (``ScenarioWarning``) when holidays are projected."""
+    if EXTENDS in data:
+        raise ScenarioError(
+            f"{source}: {EXTENDS}: only a scenario file can extend another (load it with "
+            f"`sim.load_scenario` or give its path to hotline)"
+        )
     data, places = _read_holiday_file(data, source)
     try:
         scn = Scenario.model_validate(data)
@@ -895,8 +1050,9 @@ def build_calendar(scn: Scenario) -> WorkCalendar:
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read, override (dotted paths) and validate a scenario file."""
-    data = read_toml(path)
+    """Read (resolving ``extends``: ``read_scenario``), override (dotted paths) and validate
+    a scenario file."""
+    data = read_scenario(path)
     for dotted, value in (overrides or {}).items():
         apply_override(data, dotted, value)
     return from_dict(data, str(path))

@@ -123,6 +123,7 @@ SUBPROCESS_CASES = [
     "volume_over_max.toml",
     "horizon_past_calendar.toml",
     "year_9999.toml",
+    "extends_cycle.toml",
 ]
 
 
