@@ -42,6 +42,8 @@ FATE_UNIFORMS = (
     "satisfy",  # callback outcome
     "reopen",  # dissatisfied -> reopen
     "resolve",  # hard case resolved
+    "sms_delay",  # SMS callbacks: when the citizen answers
+    "sample",  # sampled callbacks: whether the order is called back
 )
 FATE_NORMALS = ("effort", "lead")
 

@@ -128,15 +128,15 @@ class Lifecycle:
         self.first_window = as_array("d", np.asarray(u["window"]) * cb.window_hours)
         self.first_attempts = as_array("b", self._attempts_needed(np.asarray(u["reach"])))
         # draws used up here or by the intake (vectorised): never read one by one
-        self.consumed_u = {"window", "reach", "route", "direct", "direct_time"}
+        self.consumed_u = {"window", "reach", "route", "direct", "direct_time", "sms_delay", "sample"}
         self.consumed_z = {"lead"} | (set() if self.first_effort is None else {"effort"})
 
     def _callback_method_draws(self, model: RunState) -> None:
         """The draws an SMS or a sampled callback needs beyond a manual one's: each order's
-        own, from streams of their own (``fate.sms_delay``, ``fate.sample``), made only for
-        that method, so a manual run's draws are untouched and the same seed gives every
-        method the same orders, handling and reach draws (common random numbers)."""
-        n = len(model.orders)
+        own fate draws (``fate.sms_delay``, ``fate.sample``, drawn with the order by
+        ``sim.demand``, so a surge that adds orders does not move them), from streams of their
+        own, so a manual run's draws are untouched and the same seed gives every method the
+        same orders, handling and reach draws (common random numbers)."""
         cb = self.scn.callback
         if self.method == "sms":
             sms = cb.sms
@@ -144,11 +144,11 @@ class Lifecycle:
             # the order's own reach uniform decides whether it answers: the citizen a call
             # reaches at once is the one who answers a text, on the same draw
             self.first_reach_u = model.orders.uniforms["reach"]
-            self.first_sms_delay = as_array("d", model.streams.numpy("fate.sms_delay").random(n))
+            self.first_sms_delay = model.orders.uniforms["sms_delay"]
             # the answer time: exponential with mean reply_mean_hours, cut at window_hours
             self.sms_cut = -math.expm1(-sms.window_hours / sms.reply_mean_hours)
         elif self.method == "sampled":
-            draws = model.streams.numpy("fate.sample").random(n)
+            draws = np.asarray(model.orders.uniforms["sample"])
             self.sampled = as_array("b", draws < cb.sampled.share)
 
     def _attempts_needed(self, u: np.ndarray) -> np.ndarray:
