@@ -1,0 +1,325 @@
+"""Estimates of a scenario's parameters from a normalised export (sim.fit.read.Export).
+
+Every estimate returns its value and a comment saying its method; the comment starts with
+where the value comes from: ``fitted`` (estimated from the export), ``inferred`` (derived
+from the export through a model assumption, e.g. hard cases from late replies),
+``assumed`` (not identifiable from an export: the Yuelu 2021 baseline's value, or sized by a
+stated rule) or ``DESIGN`` (the unified standard's limits).
+
+Time units: working days and working hours are office time on the fitted scenario's
+calendar (calendar.office_hours, holidays); clock hours are wall-clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.calendar import WorkCalendar, vectorised_working_clock
+from sim.fit.read import Export
+from sim.scenario import CATEGORIES
+
+MIN_ROWS = 50            # fewer valid rows than this: too little to fit (FitError)
+MIN_PER_CATEGORY = 20    # fewer replied orders in a category: its handling time is pooled
+MIN_CALLBACKS = 30       # fewer reached callbacks in a category: its satisfaction effect is 0
+UTILISATION = 0.70       # handlers sized to this office-hour utilisation when not inferred
+BASE_VOLUME = 84817      # the Yuelu 2021 baseline's annual orders (supervision capacity scales)
+MAX_TOPICS = 30          # topics kept by name; the rest pooled into "其他 other"
+
+
+@dataclass
+class Fitted:
+    """The fitted scenario as a nested dict, a comment per dotted path, the targets and the
+    report's lines."""
+
+    scenario: dict[str, Any]
+    comments: dict[str, str] = field(default_factory=dict)
+    targets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    report: list[str] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def set(self, dotted: str, value: Any, comment: str) -> None:
+        node = self.scenario
+        parts = dotted.split(".")
+        for key in parts[:-1]:
+            node = node.setdefault(key, {})
+        node[parts[-1]] = value
+        self.comments[dotted] = comment
+
+
+def _r(x: float, digits: int = 3) -> float:
+    """A float rounded to ``digits`` significant figures (for a readable scenario)."""
+    if x == 0 or not math.isfinite(x):
+        return float(x)
+    return float(f"{x:.{digits}g}")
+
+
+def _share_dict(counts: pd.Series, digits: int = 4) -> dict[str, float]:
+    """Shares that sum to exactly 1 after rounding (the largest takes the remainder)."""
+    total = float(counts.sum())
+    shares = {str(k): round(float(v) / total, digits) for k, v in counts.items()}
+    top = max(shares, key=shares.get)
+    shares[top] = round(shares[top] + 1.0 - sum(shares.values()), digits)
+    return shares
+
+
+# -- calendar --------------------------------------------------------------------------------------
+def calendar_section(exp: Export, start: dt.date, days: int) -> tuple[dict[str, Any], str]:
+    """The scenario's [calendar]: Chinese official holidays, or weekends plus a country's
+    public holidays (``holidays`` package) as special days."""
+    m = exp.mapping
+    office = m.office_hours or [[8.5, 12.0], [14.5, 17.5]]
+    if m.calendar in ("chinese", "weekends", "none"):
+        return ({"holidays": m.calendar, "office_hours": office},
+                f"mapping: {m.calendar} calendar" if m.path != "(built in)" else
+                "assumed: official Chinese holidays and adjusted working days (chinesecalendar)")
+    import holidays as hol
+
+    last = start + dt.timedelta(days=days + 14)  # inside the calendar margin of any scenario
+    country = hol.country_holidays(m.calendar, years=range(start.year, last.year + 1))
+    special = [{"date": d, "working": False} for d in sorted(country) if start <= d <= last
+               and d.weekday() < 5]
+    return ({"holidays": "weekends", "office_hours": office, "special_days": special},
+            f"mapping: {m.calendar} public holidays (holidays package) on weekends off")
+
+
+def work_calendar(cal: dict[str, Any], start: dt.date, days: int) -> WorkCalendar:
+    from sim.calendar import OfficeHours
+
+    office = OfficeHours(tuple((float(a), float(b)) for a, b in cal["office_hours"]))
+    special = {d["date"]: d["working"] for d in cal.get("special_days", [])}
+    return WorkCalendar(start, days, office, cal["holidays"], special)
+
+
+# -- arrivals ----------------------------------------------------------------------------------------
+def arrivals(f: Fitted, exp: Export, start: dt.date, days: int, cal: WorkCalendar) -> None:
+    """Month, weekday and hour profiles (raked on non-surge days), surge days, holiday effect."""
+    t = exp.table["created"]
+    dates = pd.date_range(start, periods=days, freq="D")
+    daily = t.dt.normalize().value_counts().reindex(dates, fill_value=0).to_numpy(dtype=float)
+    months = dates.month.to_numpy() - 1
+    wdays = dates.weekday.to_numpy()
+    working = np.array([cal.is_working_date(d.date()) for d in dates])
+    holiday = ~working & (wdays < 5)  # a weekday off: a public holiday
+    surge = np.zeros(days, dtype=bool)
+    mw, ww, hw_ratio = np.ones(12), np.ones(7), 1.0
+    for _ in range(3):
+        use = ~surge
+        for _ in range(4):  # raking: month x weekday
+            for m in range(12):
+                sel = use & (months == m) & ~holiday
+                if sel.any():
+                    mw[m] = daily[sel].sum() / max(ww[wdays[sel]].sum(), 1e-9)
+            mw[np.isin(np.arange(12), months[use & ~holiday], invert=True)] = np.nan
+            mean = np.nanmean(mw)
+            mw = np.where(np.isnan(mw), mean, mw) / mean
+            for w in range(7):
+                sel = use & (wdays == w) & ~holiday
+                if sel.any():
+                    ww[w] = daily[sel].sum() / max(mw[months[sel]].sum(), 1e-9)
+            ww = ww / ww.mean()
+        level = daily[use & ~holiday].sum() / max((mw[months] * ww[wdays])[use & ~holiday].sum(), 1e-9)
+        expected = level * mw[months] * ww[wdays]
+        hsel = use & holiday
+        if hsel.sum() >= 3 and expected[hsel].sum() > 0:
+            hw_ratio = daily[hsel].sum() / expected[hsel].sum()
+        expected = np.where(holiday, expected * hw_ratio, expected)
+        # a surge day: far above its profile (z > 4 and at least 1.5 x expected)
+        z = (daily - expected) / np.sqrt(np.maximum(expected, 1.0))
+        new = (z > 4) & (daily > 1.5 * np.maximum(expected, 1.0))
+        if (new == surge).all():
+            break
+        surge = new
+    hours = t.dt.hour.value_counts().reindex(range(24), fill_value=0).to_numpy(dtype=float)
+    hw = hours / hours.mean() if hours.sum() else np.ones(24)
+    hw = np.where(hw > 0, hw, 0.01)
+    f.set("demand.month_weights", [_r(x) for x in mw],
+          "fitted: orders per day of each month on non-surge working days, raked with the "
+          "weekday profile (months without data: 1)")
+    f.set("demand.weekday_weights", [_r(x) for x in ww],
+          "fitted: orders per weekday (Mon..Sun) on non-surge days, raked with the month profile")
+    f.set("demand.hour_weights", [_r(x) for x in hw],
+          "fitted: orders per hour of the day (creation time), relative to the mean hour")
+    surges = []
+    i = 0
+    while i < days:
+        if surge[i]:
+            j = i
+            while j + 1 < days and surge[j + 1]:
+                j += 1
+            factor = daily[i:j + 1].sum() / max(expected[i:j + 1].sum(), 1e-9)
+            surges.append({"start": dates[i].date(), "end": dates[j].date(), "factor": _r(factor)})
+            i = j + 1
+        else:
+            i += 1
+    f.set("demand.surges", surges,
+          f"fitted: {len(surges)} surge(s): runs of days more than 4 standard deviations and "
+          f"1.5 x above the month x weekday profile (factor: observed / profile)")
+    f.summary["holiday_ratio"] = hw_ratio
+    f.summary["holiday_days"] = int(holiday.sum())
+    f.report.append(f"- holiday effect: {int(holiday.sum())} weekday public holidays in the window; "
+                    f"orders on them = {hw_ratio:.2f} x the month x weekday profile")
+
+
+def scale_volume(f: Fitted, n: int) -> None:
+    """annual_orders such that the fitted scenario's expected volume over the window equals
+    the export's orders (sim.rates.expected_volume with the fitted profiles and surges)."""
+    from types import SimpleNamespace
+
+    from sim.rates import expected_volume
+
+    d = f.scenario["demand"]
+    run = f.scenario["run"]
+    surges = [SimpleNamespace(**s) for s in d["surges"]]
+    demand = SimpleNamespace(annual_orders=1.0, month_weights=d["month_weights"],
+                             weekday_weights=d["weekday_weights"], hour_weights=d["hour_weights"],
+                             surges=surges)
+    shaped = SimpleNamespace(run=SimpleNamespace(start=run["start"], horizon_days=run["horizon_days"]),
+                             demand=demand, initial_backlog=SimpleNamespace(orders=0))
+    per_unit = expected_volume(shaped)
+    annual = n / per_unit if per_unit > 0 else float(n)
+    f.set("demand.annual_orders", round(annual, 1),
+          f"fitted: {n:,} orders created in the window, scaled to a calendar year through the "
+          f"fitted profiles and surges (so the window expects exactly {n:,})")
+
+
+# -- mix ---------------------------------------------------------------------------------------------
+def mix(f: Fitted, exp: Export, hard: pd.Series, hard_note: str) -> None:
+    t = exp.table
+    cats = t["category"].value_counts().reindex(list(CATEGORIES), fill_value=0)
+    shares = _share_dict(cats)
+    if any(v == 0 for v in shares.values()):
+        # a category absent from the export keeps a token share (the schema needs all four)
+        shares = _share_dict(cats.clip(lower=0.5))
+    f.set("demand.category_shares", shares,
+          f"fitted: shares of the export's {len(t):,} orders ({', '.join(f'{c} {int(cats[c])}' for c in CATEGORIES)})")
+    f.set("demand.urgent_share", _r(float(t["urgent"].mean()), 3),
+          "fitted: share of urgent (紧急) orders" if "urgency" in exp.columns
+          else "assumed: 0 (the export has no urgency column)")
+    if "channel" in t and t["channel"].notna().any():
+        ch = t["channel"].fillna("unknown").astype(str).value_counts()
+        f.set("demand.channel_shares", _share_dict(ch), "fitted: shares of the intake channels")
+    else:
+        f.set("demand.channel_shares", {"phone": 1.0}, "assumed: one channel (no channel column)")
+    hs = {}
+    for c in CATEGORIES:
+        sel = t["category"] == c
+        hs[c] = _r(float(hard[sel].mean()), 3) if sel.any() else 0.0
+    f.set("demand.hard_share", hs, hard_note)
+
+
+# -- units and topics -------------------------------------------------------------------------
+def _kind(name: str, exp: Export) -> str:
+    if exp.mapping.unit_kind:
+        return exp.mapping.unit_kind
+    return "street" if name.endswith(("街道", "镇", "乡")) else "department"
+
+
+def units_topics(f: Fitted, exp: Export) -> tuple[list[dict[str, Any]], pd.Series]:
+    """Units from the handling unit column (one unit when there is none), topics from the
+    topic column (or one topic per unit), each topic's unit the one most of its orders went
+    to, or '@street' when its orders spread over streets and towns."""
+    t = exp.table
+    unit = t["unit"] if "unit" in t else pd.Series("承办单位 unit", index=t.index)
+    centre = unit.fillna("").astype(str).str.strip().str.lower().str.startswith(("热线中心", "centre", "hotline centre", "12345"))
+    unit = unit.where(~centre, np.nan)  # the centre's own answers: not a handling unit
+    resp = t.get("responsible_unit", unit)
+    resp = resp.fillna(unit).fillna("未签收 unsigned")
+    unit = unit.fillna(resp)
+    names = sorted(resp.dropna().unique().tolist() + unit.dropna().unique().tolist())
+    names = list(dict.fromkeys(names))
+    kinds = {n: _kind(n, exp) for n in names}
+    topic_col = "topic" if "topic" in t else ("source_category" if "source_category" in t else None)
+    topic = t[topic_col].fillna("其他 other").astype(str) if topic_col else resp.map(lambda u: f"{u} 事项")
+    counts = topic.value_counts()
+    if len(counts) > MAX_TOPICS:
+        keep = set(counts.index[:MAX_TOPICS - 1])
+        topic = topic.where(topic.isin(keep), "其他 other")
+        counts = topic.value_counts()
+    shares = _share_dict(counts, 5)
+    topics, street_orders = [], []
+    for name in counts.index:
+        sel = topic == name
+        by_unit = resp[sel].value_counts()
+        street_share = by_unit[[u for u in by_unit.index if kinds.get(u) == "street"]].sum() / by_unit.sum()
+        n_streets = sum(1 for u in by_unit.index if kinds.get(u) == "street")
+        if street_share >= 0.8 and n_streets > 1:
+            target = "@street"
+            street_orders.append(resp[sel])
+        else:
+            target = str(by_unit.index[0])
+        topics.append({"name": str(name), "share": shares[str(name)], "unit": target})
+    f.scenario["topics"] = topics
+    f.comments["topics"] = (f"fitted: shares of the {'topic column' if topic_col == 'topic' else 'source categories' if topic_col else 'handling units'}"
+                            f" ({len(topics)} topics); each topic's unit is the unit most of its "
+                            f"orders went to, '@street' when 80 % or more went to several streets")
+    units = [{"name": n, "kind": kinds[n], "handlers": 1} for n in names]
+    if street_orders:
+        s = pd.concat(street_orders)
+        s = s[s.map(lambda u: kinds.get(u) == "street")].value_counts()
+        pop = _share_dict(s.reindex([u["name"] for u in units if u["kind"] == "street"], fill_value=0), 4)
+        for u in units:
+            if u["kind"] == "street":
+                u["population_share"] = pop.get(u["name"], 0.0)
+    f.scenario["units"] = units
+    return units, unit
+
+
+def handlers(f: Fitted, exp: Export, units: list[dict[str, Any]], unit_of: pd.Series,
+             years: float, effort_median: float, effort_sigma: float,
+             kind_factor: dict[str, float], hours_per_year: float) -> None:
+    """Handlers per unit: from a headcount column (the unit's median), else sized so the
+    unit's handler-hours run at UTILISATION in office hours (throughput cannot identify
+    them: in a stable system throughput equals arrivals whatever the headcount)."""
+    t = exp.table
+    mean_effort = effort_median * math.exp(effort_sigma ** 2 / 2)
+    head = t.groupby(unit_of)["handlers"].median() if "handlers" in t else None
+    sources = []
+    for u in units:
+        n = int((unit_of == u["name"]).sum())
+        if head is not None and u["name"] in head.index and head[u["name"]] > 0:
+            u["handlers"] = int(head[u["name"]])
+            sources.append("headcount")
+            continue
+        load = n / years * mean_effort * kind_factor[u["kind"]]
+        u["handlers"] = max(1, int(math.ceil(load / (UTILISATION * hours_per_year))))
+        sources.append("sized")
+    how = ("from the export's headcount column" if all(s == "headcount" for s in sources) else
+           f"assumed: sized so each unit's handlers are ~{UTILISATION:.0%} busy in office hours "
+           f"with the assumed effort (orders per year x mean effort / ({UTILISATION:.0%} x office "
+           f"hours a year)); not identifiable from throughput, which equals arrivals whatever "
+           f"the headcount")
+    f.comments["units"] = f"fitted: the handling units of the export; kind from the name (ending 街道/镇/乡: street); handlers {how}"
+    f.summary["handlers_source"] = how
+
+
+# -- handling times ---------------------------------------------------------------------------------
+def censored_lognormal(durations: np.ndarray, observed: np.ndarray) -> tuple[float, float, int]:
+    """Median and sigma of a lognormal fitted by maximum likelihood with right censoring
+    (scipy.stats.CensoredData): open orders count as 'at least this long', never dropped.
+    Returns (median, sigma, n)."""
+    from scipy import stats
+
+    d = np.maximum(np.asarray(durations, dtype=float), 1e-3)
+    obs = np.asarray(observed, dtype=bool)
+    if obs.sum() < 2:
+        return math.nan, math.nan, int(len(d))
+    data = stats.CensoredData(uncensored=d[obs], right=d[~obs])
+    shape, _, scale = stats.lognorm.fit(data, floc=0)
+    return float(scale), float(shape), int(len(d))
+
+
+def hours_since(ts: pd.Series, start: dt.date) -> np.ndarray:
+    return ((ts - pd.Timestamp(start)) / pd.Timedelta(hours=1)).to_numpy(dtype=float)
+
+
+def working_days(cal: WorkCalendar, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.full(len(a), np.nan)
+    ok = ~np.isnan(a) & ~np.isnan(b)
+    out[ok] = (vectorised_working_clock(cal, b[ok]) - vectorised_working_clock(cal, a[ok])) / cal.hours_per_day
+    return out
