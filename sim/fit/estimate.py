@@ -103,7 +103,7 @@ def arrivals(f: Fitted, exp: Export, start: dt.date, days: int, cal: WorkCalenda
     dates = pd.date_range(start, periods=days, freq="D")
     daily = t.dt.normalize().value_counts().reindex(dates, fill_value=0).to_numpy(dtype=float)
     months = dates.month.to_numpy() - 1
-    wdays = dates.weekday.to_numpy()
+    wdays = dates.day_of_week.to_numpy()
     working = np.array([cal.is_working_date(d.date()) for d in dates])
     holiday = ~working & (wdays < 5)  # a weekday off: a public holiday
     surge = np.zeros(days, dtype=bool)

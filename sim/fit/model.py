@@ -32,6 +32,8 @@ BASE_SATISFACTION = {
     "late_penalty_per_working_day": 0.35, "return_penalty": 0.4, "reopen_effect": 0.5,
     "unresolved_penalty": 4.0, "basic_cut": 4.3,
 }
+MAX_SIGMA = 2.0          # lognormal sigma cap (beyond it the fit describes no lognormal)
+MAX_HARD_MULTIPLIER = 20.0
 ASSUMED = "assumed (Yuelu 2021 baseline; not identifiable from an export)"
 
 
@@ -206,14 +208,19 @@ def build(exp: Export, year: int | None, name: str) -> est.Fitted:
     f.summary["handling_lines"] = lines
     f.summary["observed_reply_median"] = {c: v[0] for c, v in lead.items()}
     hd["lead_median_working_days"] = lead_median
-    hd["lead_sigma"] = _r(lead_sigma if math.isfinite(lead_sigma) else 0.6, 3)
+    lead_sigma = lead_sigma if math.isfinite(lead_sigma) else 0.6
+    if lead_sigma > MAX_SIGMA:  # e.g. many orders closed at once beside weeks-long ones
+        f.report.append(f"- lead_sigma {lead_sigma:.2f} capped at {MAX_SIGMA}: the times to reply "
+                        f"are not lognormal (many closed at once beside long ones)")
+        lead_sigma = MAX_SIGMA
+    hd["lead_sigma"] = _r(lead_sigma, 3)
     hsel = ~urgent & first_round & hard_np
     hard_note_mult = ASSUMED
     if replied[hsel].sum() >= 10:
         hmed, _, _ = est.censored_lognormal(to_reply[hsel], replied[hsel])
         if math.isfinite(hmed):
             normal = np.average([lead[c][0] for c in CATEGORIES], weights=[max(1, int(((t["category"] == c).to_numpy() & hsel).sum())) for c in CATEGORIES])
-            hd["hard_lead_multiplier"] = _r(max(1.0, (hmed - effort_wd) / max(normal - effort_wd, 0.05)), 3)
+            hd["hard_lead_multiplier"] = _r(min(MAX_HARD_MULTIPLIER, max(1.0, (hmed - effort_wd) / max(normal - effort_wd, 0.05))), 3)
             f.summary["observed_hard_median"] = hmed
             hard_note_mult = (f"fitted: censored lognormal median of hard cases' sign-for to reply "
                               f"({hmed:.2f} wd, {int(hsel.sum())} orders) over the others' (less the "

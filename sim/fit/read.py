@@ -22,7 +22,6 @@ Personal data
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -289,15 +288,22 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, str]:
         raise FitError(f"{p}: is not a table (binary content; save the export as CSV, .xlsx "
                        f"or .parquet)")
     text, encoding = _decode(raw, p)
-    sep = max((",", "\t", ";"), key=lambda s: text.split("\n", 1)[0].count(s))
-    try:
-        df = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
-                         sep=sep, skip_blank_lines=False, on_bad_lines="error", engine="python")
-    except (pd.errors.ParserError, ValueError) as e:
-        line = re.search(r"line (\d+)", str(e))
-        where = f" at line {line.group(1)}" if line else ""
-        raise FitError(f"{p}: is not a table{where}: rows have different numbers of columns "
-                       f"(save the export as CSV with one header row)") from None
+    import csv
+
+    lines = text.splitlines()
+    sep = max((",", "\t", ";"), key=lambda c: max((ln.count(c) for ln in lines[:10]), default=0))
+    rows = list(csv.reader(lines, delimiter=sep))
+    from collections import Counter
+
+    # the header's width: the commonest row length near the top (a title row is shorter)
+    width = Counter(len(r) for r in rows[:10] if any(c.strip() for c in r)).most_common(1)[0][0] if rows else 0
+    if width < 2:
+        raise FitError(f"{p}: is not a table (one column; save the export as CSV with a header row)")
+    for n, r in enumerate(rows, start=1):
+        if len(r) > width:
+            raise FitError(f"{p}: is not a table at line {n}: {len(r)} cells where the header "
+                           f"has {width} (save the export as CSV with one header row)")
+    df = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
     return df, encoding
 
 
@@ -450,9 +456,11 @@ def read_export(path: str | Path, mapping: Mapping, year: int | None = None) -> 
         elif name:
             (personal if any(w in _norm(name) for w in map(_norm, PERSONAL)) else dropped).append(name)
     for fld, col in mapping.columns.items():
-        if fld not in keep:
+        if fld not in keep and fld in ("created", "closed", "source_category", "category"):
             raise FitError(f"{p}: column {col!r} (the mapping's columns.{fld}) is not in the "
                            f"header (line {h + 1})")
+        if fld not in keep:
+            notes.append(f"column {col!r} (the mapping's columns.{fld}) is not in the file: not used")
     if "created" not in keep:
         raise FitError(f"{p}: no creation time column (a header such as 派单时间/来电时间 or "
                        f"created_at, or columns.created in a --mapping file); found: "

@@ -72,7 +72,7 @@ def refine_fit(f: est.Fitted, exp: Export, seed: int, round_no: int) -> None:
             if math.isfinite(med):
                 old = h["hard_lead_multiplier"]
                 factor = min(2.0, max(0.5, (hard_med - effort_wd) / max(med - effort_wd, 0.05)))
-                h["hard_lead_multiplier"] = est._r(max(1.0, old * factor), 3)
+                h["hard_lead_multiplier"] = est._r(min(20.0, max(1.0, old * factor)), 3)
                 changes.append(f"hard_lead_multiplier {old:g} -> {h['hard_lead_multiplier']:g} "
                                f"(simulated hard-case median {med:.2f} wd, export {hard_med:.2f})")
     f.report.append(f"- refinement round {round_no} (simulated seed {seed}): " + ("; ".join(changes) or "no change"))
