@@ -351,11 +351,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
         if out.is_dir():
             raise UserError(f"--out {out}: is a folder; give the scenario file, e.g. scenarios/my_district.toml")
         _check_writable(out.parent / ".fit-probe" if out.parent != Path("") else Path(".fit-probe"))
+    if args.handlers is not None and args.handlers < 1:
+        raise UserError(f"--handlers {args.handlers}: allowed 1 or more handlers per unit")
     if args.refine < 0:
         raise UserError(f"--refine {args.refine}: allowed 0 or more simulation rounds")
     try:
         res = fit(args.export, out=args.out, mapping=args.mapping, year=args.year,
-                  name=args.name, refine=args.refine, seed=args.seed)
+                  name=args.name, refine=args.refine, seed=args.seed, handlers=args.handlers)
     except FitError as e:
         raise UserError(str(e)) from None
     exp = res.export
@@ -516,6 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--refine", type=int, default=2,
                      help="simulation rounds that correct the outside waits (default 2; 0: none)")
     fit.add_argument("--seed", type=_seed, default=1, help="seed of the refinement runs (default 1)")
+    fit.add_argument("--handlers", type=int, metavar="N",
+                     help="handlers per unit where the export has no headcount column "
+                     "(default: inferred from congestion, else sized to ~70 %% busy)")
     fit.set_defaults(fn=cmd_fit)
 
     schema = sub.add_parser("schema", help="print the scenario field reference (Markdown)")

@@ -29,6 +29,7 @@ MIN_PER_CATEGORY = 20    # fewer replied orders in a category: its handling time
 MIN_CALLBACKS = 30       # fewer reached callbacks in a category: its satisfaction effect is 0
 UTILISATION = 0.70       # handlers sized to this office-hour utilisation when not inferred
 BASE_VOLUME = 84817      # the Yuelu 2021 baseline's annual orders (supervision capacity scales)
+MIN_CONGESTION = 200     # orders a unit needs before its handlers are inferred from congestion
 MAX_TOPICS = 30          # topics kept by name; the rest pooled into "其他 other"
 
 
@@ -270,31 +271,83 @@ def units_topics(f: Fitted, exp: Export) -> tuple[list[dict[str, Any]], pd.Serie
     return units, unit
 
 
+def congestion(sign: np.ndarray, reply: np.ndarray, hours: np.ndarray, use: np.ndarray,
+               mean_effort: float) -> tuple[float, float, float, int]:
+    """Handlers inferred from congestion at one unit: the slope of the time to reply
+    (working hours) on the unit's open orders at sign-for.  With c handlers serving in
+    order, each order ahead adds mean effort / c to the wait, so c = mean effort / slope.
+    Returns (handlers or nan, slope, standard error, orders used)."""
+    signs = np.sort(sign[~np.isnan(sign)])
+    replies = np.sort(np.where(np.isnan(reply), np.inf, reply))
+    backlog = (np.searchsorted(signs, sign, side="right")
+               - np.searchsorted(replies, sign, side="right") - 1).astype(float)
+    x, y = backlog[use], hours[use]
+    n = len(x)
+    if n < MIN_CONGESTION or np.ptp(x) == 0:
+        return math.nan, math.nan, math.nan, n
+    xm = x - x.mean()
+    slope = float((xm * (y - y.mean())).sum() / (xm ** 2).sum())
+    resid = y - y.mean() - slope * xm
+    se = float(math.sqrt((resid ** 2).sum() / (n - 2) / (xm ** 2).sum()))
+    if slope - 1.96 * se <= 0:
+        return math.nan, slope, se, n
+    c = mean_effort / slope
+    return (c if 1 <= c <= 1000 else math.nan), slope, se, n
+
+
 def handlers(f: Fitted, exp: Export, units: list[dict[str, Any]], unit_of: pd.Series,
              years: float, effort_median: float, effort_sigma: float,
-             kind_factor: dict[str, float], hours_per_year: float) -> None:
-    """Handlers per unit: from a headcount column (the unit's median), else sized so the
-    unit's handler-hours run at UTILISATION in office hours (throughput cannot identify
-    them: in a stable system throughput equals arrivals whatever the headcount)."""
+             kind_factor: dict[str, float], hours_per_year: float,
+             times: dict[str, np.ndarray] | None = None, flag: int | None = None,
+             congestion_used: bool = False) -> None:
+    """Handlers per unit.  Throughput cannot identify them (in a stable system throughput
+    equals arrivals whatever the headcount), so, in this order: ``flag`` (--handlers), the
+    export's headcount column, congestion (:func:`congestion`: where the time to reply grows
+    significantly with the unit's backlog; only with ``congestion_used``, since an export's
+    open orders include those in an outside wait, which dilute the slope: on the round-trip
+    district the reading is 3-5 x the true headcount), else sized so the unit's handler-hours
+    run at UTILISATION in office hours.  Each unit's source and congestion reading are in
+    the report."""
     t = exp.table
     mean_effort = effort_median * math.exp(effort_sigma ** 2 / 2)
     head = t.groupby(unit_of)["handlers"].median() if "handlers" in t else None
-    sources = []
+    sources: list[str] = []
     for u in units:
-        n = int((unit_of == u["name"]).sum())
-        if head is not None and u["name"] in head.index and head[u["name"]] > 0:
-            u["handlers"] = int(head[u["name"]])
-            sources.append("headcount")
-            continue
-        load = n / years * mean_effort * kind_factor[u["kind"]]
-        u["handlers"] = max(1, int(math.ceil(load / (UTILISATION * hours_per_year))))
-        sources.append("sized")
-    how = ("from the export's headcount column" if all(s == "headcount" for s in sources) else
-           f"assumed: sized so each unit's handlers are ~{UTILISATION:.0%} busy in office hours "
-           f"with the assumed effort (orders per year x mean effort / ({UTILISATION:.0%} x office "
-           f"hours a year)); not identifiable from throughput, which equals arrivals whatever "
-           f"the headcount")
-    f.comments["units"] = f"fitted: the handling units of the export; kind from the name (ending 街道/镇/乡: street); handlers {how}"
+        mask = (unit_of == u["name"]).to_numpy()
+        n = int(mask.sum())
+        effort = mean_effort * kind_factor[u["kind"]]
+        if flag is not None:
+            u["handlers"], why = int(flag), "assumed (--handlers)"
+        elif head is not None and u["name"] in head.index and head[u["name"]] > 0:
+            u["handlers"], why = int(head[u["name"]]), "fitted (headcount column, median)"
+        else:
+            c = math.nan
+            note = ""
+            if times is not None:
+                c, slope, se, k = congestion(times["sign"][mask], times["reply"][mask],
+                                             times["hours"][mask], times["use"][mask], effort)
+                if math.isfinite(slope):
+                    note = f"slope {slope:.3f} ± {1.96 * se:.3f} h per open order, {k} orders"
+            load = n / years * effort
+            u["handlers"] = max(1, int(math.ceil(load / (UTILISATION * hours_per_year))))
+            if math.isfinite(c) and congestion_used:
+                u["handlers"], why = max(1, round(c)), f"inferred (congestion: {note})"
+            elif math.isfinite(c):
+                why = (f"assumed (sized to {UTILISATION:.0%} busy); the congestion reading ({note}) would imply "
+                       f"{c:.0f} if every open order waited for a handler: an upper reading, not "
+                       f"used (open orders include outside waits)")
+            else:
+                why = (f"assumed (sized to {UTILISATION:.0%} busy; no significant congestion"
+                       + (f": {note})" if note else ")"))
+        sources.append(why.split(" ")[0])
+        f.summary.setdefault("handler_lines", []).append(f"| {u['name']} | {u['kind']} | {u['handlers']} | {why} |")
+    kinds = sorted(set(sources))
+    how = ("per unit: " + ", ".join(f"{sources.count(k)} {k}" for k in kinds)
+           + f" (inferred: from congestion, the slope of the time to reply on the unit's open "
+             f"orders; assumed: sized so handlers are ~{UTILISATION:.0%} busy in office hours "
+             f"with the assumed effort, or --handlers; fit_report.md lists each unit's source)")
+    f.comments["units"] = (f"fitted: the handling units of the export; kind from the name (ending "
+                           f"街道/镇/乡: street); handlers {how}")
     f.summary["handlers_source"] = how
 
 

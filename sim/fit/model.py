@@ -51,11 +51,12 @@ class FitResult:
 
 def fit(path: str | Path, out: str | Path | None = None, mapping: str | Path | None = None,
         year: int | None = None, name: str | None = None, refine: int = 2,
-        seed: int = 1) -> FitResult:
+        seed: int = 1, handlers: int | None = None) -> FitResult:
     """Fit a scenario to the export at ``path`` and write it to ``out`` (with
     ``<stem>.targets.toml`` and ``fit_report.md`` beside it).  ``refine``: rounds of
     simulating the fitted scenario (``seed``) to correct the outside waits for queueing and
-    deadline management (0: the direct estimates only)."""
+    deadline management (0: the direct estimates only).  ``handlers``: handlers per unit
+    when the export shows neither a headcount nor congestion (default: sized to 70 % busy)."""
     from sim.fit.write import render_report, write_all
 
     m = load_mapping(mapping)
@@ -64,7 +65,7 @@ def fit(path: str | Path, out: str | Path | None = None, mapping: str | Path | N
     if n < est.MIN_ROWS:
         raise FitError(f"{path}: only {n} usable rows after skipping bad ones; at least "
                        f"{est.MIN_ROWS} are needed to fit (see the data-quality report)")
-    fitted = build(exp, year, name or (Path(out).stem if out else Path(path).stem))
+    fitted = build(exp, year, name or (Path(out).stem if out else Path(path).stem), handlers)
     from sim.fit.refine import refine_fit
 
     for i in range(refine):
@@ -89,7 +90,7 @@ def window(exp: Export, year: int | None) -> tuple[dt.date, int, pd.Timestamp]:
     return start, days, min(as_of, horizon)
 
 
-def build(exp: Export, year: int | None, name: str) -> est.Fitted:
+def build(exp: Export, year: int | None, name: str, handlers: int | None = None) -> est.Fitted:
     t = exp.table
     start, days, as_of = window(exp, year)
     tz = exp.mapping.timezone
@@ -306,10 +307,11 @@ def build(exp: Export, year: int | None, name: str) -> est.Fitted:
 
     # handlers
     years = days / 365.0
-    hours_year = len(cal.working_days[: days]) / years * hpd if days else 1.0
     hours_year = sum(1 for d in range(days) if cal.is_working[d]) / years * hpd
+    use = ~urgent & first_round & ~hard_np & replied
     est.handlers(f, exp, units, unit_of, years, hd["effort_median_hours"], hd["effort_sigma"],
-                 hd["kind_effort_factor"], hours_year)
+                 hd["kind_effort_factor"], hours_year,
+                 times={"sign": s, "reply": r, "hours": to_reply * hpd, "use": use}, flag=handlers)
     est.scale_volume(f, n_rows := len(t))
     _scale_mechanisms(mech, f)
     f.scenario["mechanisms"] = mech

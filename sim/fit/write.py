@@ -148,8 +148,8 @@ def render_report(f: est.Fitted, exp: Export) -> str:
               "| --- | --- | --- | --- | --- | --- | --- |", *s.get("handling_lines", []), ""]
     lines += f.report
     lines += ["", "## Handlers per unit", "", s.get("handlers_source", ""), "",
-              "| unit | kind | handlers |", "| --- | --- | --- |"]
-    lines += [f"| {u['name']} | {u['kind']} | {u['handlers']} |" for u in f.scenario["units"]]
+              "| unit | kind | handlers | source |", "| --- | --- | --- | --- |",
+              *s.get("handler_lines", [])]
     lines += ["", "## The export's own indicators (targets file)", "", "| indicator | value | tolerance |",
               "| --- | --- | --- |"]
     for k, v in f.targets.items():
