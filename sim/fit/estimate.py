@@ -300,7 +300,9 @@ def handlers(f: Fitted, exp: Export, units: list[dict[str, Any]], unit_of: pd.Se
              kind_factor: dict[str, float], hours_per_year: float,
              times: dict[str, np.ndarray] | None = None, flag: int | None = None,
              congestion_used: bool = False) -> None:
-    """Handlers per unit.  Throughput cannot identify them (in a stable system throughput
+    """Handlers per unit (``n / years`` orders a year against ``hours_per_year`` office
+    hours: the caller passes the export's orders and the office hours of its active months).
+    Throughput cannot identify them (in a stable system throughput
     equals arrivals whatever the headcount), so, in this order: ``flag`` (--handlers), the
     export's headcount column, congestion (:func:`congestion`: where the time to reply grows
     significantly with the unit's backlog; only with ``congestion_used``, since an export's

@@ -184,6 +184,16 @@ def build(exp: Export, year: int | None, name: str, handlers: int | None = None)
 
     # handling: the whole time from sign-for to reply, fitted with censoring per category
     hd = dict(BASE_HANDLING)
+    effort_note = f"{ASSUMED}: handler effort is not in an export; handlers are sized to it"
+    fast = ~urgent & first_round & replied
+    if fast.sum() >= est.MIN_PER_CATEGORY:
+        # the effort cannot exceed what the export shows: at most half its median time to reply
+        bound = 0.5 * float(np.median(to_reply[fast])) * hpd
+        if bound < hd["effort_median_hours"]:
+            hd["effort_median_hours"] = _r(max(0.05, bound), 3)
+            effort_note = (f"inferred: the baseline's 2.6 h bounded by half the export's median "
+                           f"time to reply ({2 * bound:.2f} working hours): a handler's work cannot "
+                           f"take longer than the replies show; handlers are sized to it")
     effort_wd = hd["effort_median_hours"] / hpd
     lead, lines, pooled = {}, [], []
     base = ~urgent & first_round & ~hard_np
@@ -247,7 +257,7 @@ def build(exp: Export, year: int | None, name: str, handlers: int | None = None)
         lead_note += f"; pooled over categories for {', '.join(pooled)} (< {est.MIN_PER_CATEGORY} replies)"
     f.comments.update({
         "handling.scale": "assumed: 1 (no scaling)",
-        "handling.effort_median_hours": f"{ASSUMED}: handler effort is not in an export; handlers are sized to it",
+        "handling.effort_median_hours": effort_note,
         "handling.effort_sigma": ASSUMED,
         "handling.kind_effort_factor": ASSUMED,
         "handling.lead_median_working_days": lead_note,
@@ -306,8 +316,12 @@ def build(exp: Export, year: int | None, name: str, handlers: int | None = None)
     _review_callback(f, exp, h, cal, replied)
 
     # handlers
-    years = days / 365.0
-    hours_year = sum(1 for d in range(days) if cal.is_working[d]) / years * hpd
+    # handlers are sized on the office hours of the months that have orders: an export cut
+    # after a month (a sample) must not spread that month's load over the empty rest
+    active = {(d.year, d.month) for d in t["created"].dt.date.unique()}
+    active_hours = hpd * sum(1 for d in range(days) if cal.is_working[d]
+                             and ((day := start + dt.timedelta(days=d)).year, day.month) in active)
+    years, hours_year = 1.0, max(active_hours, hpd)
     use = ~urgent & first_round & ~hard_np & replied
     est.handlers(f, exp, units, unit_of, years, hd["effort_median_hours"], hd["effort_sigma"],
                  hd["kind_effort_factor"], hours_year,
