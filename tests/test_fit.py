@@ -229,3 +229,54 @@ def test_bad_mapping(tmp_path, capsys):
     code = main(["fit", str(BOSTON), "--mapping", str(m)])
     err = capsys.readouterr().err
     assert code == 2 and "categories.x" in err and err.count("\n") == 1
+
+
+def test_surge_and_year(tmp_path):
+    """A five-day surge x 3 is found as one surge; --year keeps that year's orders only."""
+    scn = sim.load_scenario(SMALL, overrides={
+        "demand.surges": [{"start": dt.date(2021, 2, 22), "end": dt.date(2021, 2, 26), "factor": 3.0}]})
+    folder = tmp_path / "run"
+    sim.simulate(scn, seed=1).save(folder)
+    path, n = export(folder, "orders-csv", tmp_path / "orders.csv")
+    res = fit(path, year=2021, refine=0)
+    surges = res.scenario["demand"]["surges"]
+    assert len(surges) == 1
+    s = surges[0]
+    assert dt.date(2021, 2, 21) <= s["start"] <= dt.date(2021, 2, 23)
+    assert dt.date(2021, 2, 25) <= s["end"] <= dt.date(2021, 2, 27)
+    assert 2.0 < s["factor"] < 4.5
+    with pytest.raises(Exception, match="every row is outside it"):
+        fit(path, year=2020, refine=0)
+
+
+def test_messy_xlsx(tmp_path):
+    """An .xlsx with a merged title row, Excel serial dates beside text dates, a time with
+    an offset, trailing spaces and English headers."""
+    import openpyxl
+
+    folder = tmp_path / "run"
+    sim.simulate(sim.load_scenario(SMALL), seed=4).save(folder)
+    path, n = export(folder, "orders-csv", tmp_path / "clean.csv")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    df.columns = [c.split(" ")[1] for c in df.columns]  # English keys only
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Work orders export 工单导出"] + [None] * (len(df.columns) - 1))
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(df.columns))
+    ws.append(list(df.columns))
+    created = df.columns.get_loc("dispatched_at")
+    for i, row in enumerate(df.itertuples(index=False)):
+        cells = [f"{v} " if isinstance(v, str) else v for v in row]
+        ts = pd.Timestamp(row[created])
+        if i % 3 == 0:   # an Excel date cell (a serial number in the file)
+            cells[created] = ts.to_pydatetime()
+        elif i % 3 == 1:  # the same instant with an offset (UTC): converted to Asia/Shanghai
+            cells[created] = (ts - pd.Timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        ws.append(cells)
+    out = tmp_path / "messy.xlsx"
+    wb.save(out)
+    res = fit(out, refine=0)
+    assert len(res.export.table) == n and not res.export.problems
+    assert any("header on line 2" in note for note in res.export.notes)
+    clean = fit(path, refine=0)
+    pd.testing.assert_series_equal(res.export.table["created"], clean.export.table["created"])

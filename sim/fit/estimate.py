@@ -130,9 +130,7 @@ def arrivals(f: Fitted, exp: Export, start: dt.date, days: int, cal: WorkCalenda
         if hsel.sum() >= 3 and expected[hsel].sum() > 0:
             hw_ratio = daily[hsel].sum() / expected[hsel].sum()
         expected = np.where(holiday, expected * hw_ratio, expected)
-        # a surge day: far above its profile (z > 4 and at least 1.5 x expected)
-        z = (daily - expected) / np.sqrt(np.maximum(expected, 1.0))
-        new = (z > 4) & (daily > 1.5 * np.maximum(expected, 1.0))
+        new = _surge_days(daily, expected)
         if (new == surge).all():
             break
         surge = new
@@ -159,12 +157,34 @@ def arrivals(f: Fitted, exp: Export, start: dt.date, days: int, cal: WorkCalenda
         else:
             i += 1
     f.set("demand.surges", surges,
-          f"fitted: {len(surges)} surge(s): runs of days more than 4 standard deviations and "
-          f"1.5 x above the month x weekday profile (factor: observed / profile)")
+          f"fitted: {len(surges)} surge(s): runs of days each > 2 sd above the month x weekday "
+          f"profile whose total is > 4 sd and 1.5 x above it (factor: observed / profile)")
     f.summary["holiday_ratio"] = hw_ratio
     f.summary["holiday_days"] = int(holiday.sum())
     f.report.append(f"- holiday effect: {int(holiday.sum())} weekday public holidays in the window; "
                     f"orders on them = {hw_ratio:.2f} x the month x weekday profile")
+
+
+def _surge_days(daily: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Days in a surge: runs of consecutive days each more than 2 Poisson standard
+    deviations above the profile, whose total is more than 4 standard deviations and 1.5 x
+    above it (a single day alone must pass the run test)."""
+    exp_ = np.maximum(expected, 1.0)
+    cand = ((daily - exp_) / np.sqrt(exp_) > 2) & (daily > 1.3 * exp_)
+    out = np.zeros(len(daily), dtype=bool)
+    i = 0
+    while i < len(daily):
+        if not cand[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(daily) and cand[j + 1]:
+            j += 1
+        obs, e = daily[i:j + 1].sum(), exp_[i:j + 1].sum()
+        if (obs - e) / math.sqrt(e) > 4 and obs > 1.5 * e:
+            out[i:j + 1] = True
+        i = j + 1
+    return out
 
 
 def scale_volume(f: Fitted, n: int) -> None:
