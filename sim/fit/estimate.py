@@ -189,20 +189,18 @@ def _surge_days(daily: np.ndarray, expected: np.ndarray) -> np.ndarray:
 
 def scale_volume(f: Fitted, n: int) -> None:
     """annual_orders such that the fitted scenario's expected volume over the window equals
-    the export's orders (sim.rates.expected_volume with the fitted profiles and surges)."""
-    from types import SimpleNamespace
+    the export's orders (``Scenario.expected_orders`` with the fitted profiles, holidays and
+    surges, at annual_orders = 1, scaled)."""
+    import copy
+    import warnings
 
-    from sim.rates import expected_volume
+    from sim.scenario import from_dict
 
-    d = f.scenario["demand"]
-    run = f.scenario["run"]
-    surges = [SimpleNamespace(**s) for s in d["surges"]]
-    demand = SimpleNamespace(annual_orders=1.0, month_weights=d["month_weights"],
-                             weekday_weights=d["weekday_weights"], hour_weights=d["hour_weights"],
-                             surges=surges)
-    shaped = SimpleNamespace(run=SimpleNamespace(start=run["start"], horizon_days=run["horizon_days"]),
-                             demand=demand, initial_backlog=SimpleNamespace(orders=0))
-    per_unit = expected_volume(shaped)
+    data = copy.deepcopy(f.scenario)
+    data["demand"]["annual_orders"] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        per_unit = from_dict(data, "fitted scenario").expected_orders()
     annual = n / per_unit if per_unit > 0 else float(n)
     f.set("demand.annual_orders", round(annual, 1),
           f"fitted: {n:,} orders created in the window, scaled to a calendar year through the "

@@ -326,13 +326,14 @@ def build(exp: Export, year: int | None, name: str, handlers: int | None = None)
     est.handlers(f, exp, units, unit_of, years, hd["effort_median_hours"], hd["effort_sigma"],
                  hd["kind_effort_factor"], hours_year,
                  times={"sign": s, "reply": r, "hours": to_reply * hpd, "use": use}, flag=handlers)
-    est.scale_volume(f, n_rows := len(t))
-    _scale_mechanisms(mech, f)
     f.scenario["mechanisms"] = mech
     f.scenario["indicators"] = {"basic_weight": 1.0}
     f.comments["indicators.basic_weight"] = "DESIGN §4: 基本满意 counts as satisfied"
-    f.summary["rows"] = n_rows
     _holiday_weight(f)
+    f.scenario["demand"]["annual_orders"] = float(len(t))  # replaced just below
+    est.scale_volume(f, n_rows := len(t))
+    _scale_mechanisms(mech, f)
+    f.summary["rows"] = n_rows
     return f
 
 
@@ -369,6 +370,10 @@ def _review_callback(f: est.Fitted, exp: Export, h: dict[str, np.ndarray], cal, 
     # review delay: the callback starts the working day after the review; choose the delay
     # whose predicted median reply-to-close time matches the export's
     delay, note = 12.0, ASSUMED
+    no_callback = "replied" not in h and "callback" not in t
+    if no_callback:
+        delay, note = 0.0, ("inferred: the export has no reply time, so its close is the reply "
+                            "(311 style): no review delay")
     if "replied" in h and "closed" in h:
         both = ~np.isnan(h["replied"]) & ~np.isnan(h["closed"])
         if "replies" in t:
@@ -447,7 +452,49 @@ def _review_callback(f: est.Fitted, exp: Export, h: dict[str, np.ndarray], cal, 
     f.comments.setdefault("callback.satisfaction.basic_cut", ASSUMED)
     f.comments.setdefault("callback.satisfaction.category", ASSUMED)
     cb["satisfaction"] = sat
+    _callback_method(f, exp, cb, no_callback)
+    cb["escalation"] = {"after_reopens": 2, "resolve_probability": 0.95}
+    f.comments["callback.escalation"] = f"{ASSUMED}: 提级督办 at the second reopen"
     f.scenario["callback"] = cb
+
+
+def _callback_method(f: est.Fitted, exp: Export, cb: dict[str, Any], no_callback: bool) -> None:
+    """callback.method: the mapping's, else sampled when the export shows callbacks on only
+    part of the closed orders (share fitted) or none at all (311: share 0, the order closes
+    when the review accepts the reply), else manual."""
+    t = exp.table
+    method, note = exp.mapping.callback_method, "mapping"
+    share = None
+    if "callback" in t and "closed" in t:
+        closed = t["closed"].notna()
+        called = t["callback"].notna() & closed
+        frac = float(called.sum()) / max(1, int(closed.sum()))
+        if method is None and frac < 0.9:
+            method, share = "sampled", frac
+            note = (f"fitted: {int(called.sum())} of {int(closed.sum())} closed orders have a "
+                    f"callback result: sampled callbacks (抽样回访)")
+        elif method == "sampled":
+            share = frac
+    elif no_callback and method is None:
+        method, share = "sampled", 0.0
+        note = ("inferred: the export has neither reply times nor callback results (311 "
+                "style): orders close when the review accepts the reply, without a callback")
+    if method is None:
+        method, note = "manual", "assumed: 人工回访 (the baseline's; the export does not say)"
+    cb["method"] = method
+    f.comments["callback.method"] = note
+    if share is not None:
+        cb["sampled"] = {"share": est._r(share, 3)}
+        f.comments["callback.sampled"] = "fitted: share of closed orders with a callback result"
+    if method == "sms" and "callback" in t:
+        res = t["callback"]
+        reached = res.isin(["satisfied", "basically_satisfied", "dissatisfied"]).sum()
+        total = reached + (res == "unreached").sum()
+        if total >= est.MIN_CALLBACKS:
+            cb["sms"] = {"reply_probability": est._r(float(reached) / float(total), 3),
+                         "reply_mean_hours": 4.0, "window_hours": 48.0}
+            f.comments["callback.sms"] = ("fitted: reply_probability = answered / sent text "
+                                          "messages; reply_mean_hours and window_hours assumed")
 
 
 def _mechanisms(f: est.Fitted, exp: Export) -> dict[str, Any]:
@@ -534,9 +581,29 @@ def export_targets(f: est.Fitted, exp: Export) -> dict[str, dict[str, Any]]:
         sat = res.isin(["satisfied", "basically_satisfied"]).sum()
         if reached >= est.MIN_CALLBACKS:
             rate("satisfaction", sat, reached, "(满意 + 基本满意) / reached callbacks")
+    start = f.summary["start"]
+    cal = _calendar(f.scenario["calendar"], start, days)
+    reply_col = "replied" if "replied" in t else "closed"
+    first = t[reply_col].notna().to_numpy() & rec
+    if "replies" in t:  # the export holds the last reply: the first only where there was one
+        first &= t["replies"].to_numpy() <= 1
+    if first.any():
+        from sim.kpi import FIRST_REPLY_GROUPS_CATEGORIES
+
+        wd = est.working_days(cal, est.hours_since(t["created"], start),
+                              est.hours_since(t[reply_col], start))
+        cats = t["category"].to_numpy()
+        for key, _, _, members in FIRST_REPLY_GROUPS_CATEGORIES:
+            sel = first & np.isin(cats, members)
+            if sel.sum() < 20:
+                continue
+            for stat, q, tol in (("median", 0.5, 0.10), ("p90", 0.9, 0.15)):
+                out[f"first_reply_{stat}_wd_{key}"] = {
+                    "kind": "hard", "value": _r(float(np.quantile(wd[sel], q)), 4),
+                    "tolerance_relative": tol,
+                    "source": f"{src}: working days from creation to the reply ({reply_col}), "
+                              f"orders replied once"}
     if closed.sum() >= 20:
-        start = f.summary["start"]
-        cal = _calendar(f.scenario["calendar"], start, days)
         ttc = est.working_days(cal, est.hours_since(t["created"], start)[closed],
                                est.hours_since(t["closed"], start)[closed])
         for key, q, tol in (("ttc_median_wd", 0.5, 0.10), ("ttc_p90_wd", 0.9, 0.15)):

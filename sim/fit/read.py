@@ -158,6 +158,7 @@ class Mapping:
     unit_kind: str | None = None
     office_hours: list[list[float]] | None = None
     name: str | None = None
+    callback_method: str | None = None
 
 
 def _norm(name: Any) -> str:
@@ -176,7 +177,7 @@ def load_mapping(path: str | Path | None) -> Mapping:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise FitError(f"--mapping {p}: not a TOML file: {e}") from None
     known = {"name", "columns", "categories", "values", "calendar", "timezone", "unit_kind",
-             "office_hours", "description"}
+             "office_hours", "description", "callback_method"}
     for key in data:
         if key not in known:
             raise FitError(f"{p}: {key}: unknown key (allowed: {', '.join(sorted(known))})")
@@ -224,6 +225,10 @@ def load_mapping(path: str | Path | None) -> Mapping:
         raise FitError(f"{p}: unit_kind: allowed department or street, got {kind!r}")
     m.unit_kind = kind
     m.office_hours = data.get("office_hours")
+    method = data.get("callback_method")
+    if method is not None and method not in ("manual", "sms", "sampled"):
+        raise FitError(f"{p}: callback_method: allowed manual, sms or sampled, got {method!r}")
+    m.callback_method = method
     return m
 
 
