@@ -65,6 +65,8 @@ def test_round_trip(district_export, tmp_path):
     out = tmp_path / "fitted.toml"
     res = fit(district_export, out=out, refine=2)
     assert out.is_file() and res.targets_path.is_file() and res.report_path.is_file()
+    assert (tmp_path / "fit_charts.png").stat().st_size > 10_000
+    assert "fit_charts.png" in res.report_path.read_text(encoding="utf-8")
     original = _figures(sim.load_scenario(DISTRICT))
     fitted = _figures(sim.load_scenario(out))
     assert abs(fitted["received"] / original["received"] - 1) < 0.02
@@ -157,6 +159,9 @@ def test_boston_311_slice_end_to_end(tmp_path, capsys):
     scn = sim.load_scenario(out)
     assert scn.run.timezone == "America/New_York" and scn.calendar.holidays == "weekends"
     assert dt.date(2022, 1, 17) in {d.date for d in scn.calendar.special_days}  # MLK day
+    # 311 closes without a callback: sampled callbacks with share 0, no review delay
+    assert scn.callback.method == "sampled" and scn.callback.sampled.share == 0
+    assert scn.review.delay_hours == 0
     k = sim.simulate(scn, seed=1).kpis().iloc[0]
     assert k["received"] > 0
     assert "fitted" in out.read_text(encoding="utf-8")

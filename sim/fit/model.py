@@ -218,6 +218,8 @@ def build(exp: Export, year: int | None, name: str, handlers: int | None = None)
                      + (" pooled |" if c in pooled else " |"))
     f.summary["handling_lines"] = lines
     f.summary["observed_reply_median"] = {c: v[0] for c, v in lead.items()}
+    f.summary["reply_fits"] = {c: (v[0], v[1]) for c, v in lead.items()}
+    f.summary["fit_selection"] = base
     hd["lead_median_working_days"] = lead_median
     lead_sigma = lead_sigma if math.isfinite(lead_sigma) else 0.6
     if lead_sigma > MAX_SIGMA:  # e.g. many orders closed at once beside weeks-long ones

@@ -138,7 +138,7 @@ def render_report(f: est.Fitted, exp: Export) -> str:
     open_orders = int((~s["replied"]).sum())
     lines += ["", f"Orders without a reply at the export date: {open_orders:,} (kept: right-censored "
               f"in the time-to-reply fits, never dropped).", ""]
-    lines += ["## Estimates", "",
+    lines += ["## Estimates", "", "<!-- chart -->",
               "Time to reply (sign-for to reply, working days), first-round non-urgent non-hard "
               "orders; censored lognormal (scipy.stats.CensoredData). The fitted time is the whole "
               "time to reply including the queue for a handler and the handler's effort; the "
@@ -169,6 +169,14 @@ def write_all(f: est.Fitted, exp: Export, out: str | Path, report: str) -> tuple
     out.parent.mkdir(parents=True, exist_ok=True)
     targets_path = default_targets_path(out)
     report_path = out.with_name("fit_report.md") if out.parent != Path("") else Path("fit_report.md")
+    from sim.fit.charts import fit_chart
+
+    chart = report_path.with_name("fit_charts.png")
+    try:
+        fit_chart(f, exp, chart)
+        report = report.replace("<!-- chart -->", "![export against the fitted scenario](fit_charts.png)\n")
+    except Exception as e:  # a chart must not lose the fit: say so in the report
+        report = report.replace("<!-- chart -->", f"(chart not drawn: {type(e).__name__}: {e})\n")
     for path, text in ((out, tomlkit.dumps(scenario_document(f))),
                        (targets_path, tomlkit.dumps(targets_document(f, f.scenario["name"]))),
                        (report_path, report)):
