@@ -144,6 +144,8 @@ def build(exp: Export, year: int | None, name: str, handlers: int | None = None)
         limit_note = (f"fitted: median working days from sign-for to the reply deadline of "
                       f"orders without extension ({', '.join(fitted_cats) or 'none'}; the rest DESIGN §2)")
     f.set("time_limits.reply_working_days", limits, limit_note)
+    if "reply_deadline" in h:
+        f.summary["late_wd"] = np.nan_to_num(est.working_days(cal, h["reply_deadline"], r), nan=0.0)
     sel_u = urgent & ~np.isnan(h.get("reply_deadline", np.full(len(t), np.nan))) & (ext == 0)
     if sel_u.sum() >= 5:
         f.set("time_limits.reply_urgent_hours", _r(float(np.median(h["reply_deadline"][sel_u] - s[sel_u]))),
@@ -217,6 +219,17 @@ def build(exp: Export, year: int | None, name: str, handlers: int | None = None)
         lines.append(f"| {c} | {k} | {cens} | {med:.2f} | {sig:.2f} | {lead_median[c]:.2f} |"
                      + (" pooled |" if c in pooled else " |"))
     f.summary["handling_lines"] = lines
+    # per unit where there is enough data: reported (the model's outside wait has no unit term)
+    unit_col = t["unit"].fillna("").astype(str).to_numpy() if "unit" in t else np.full(len(t), "")
+    unit_lines = []
+    for name in sorted(set(unit_col[base]) - {""}):
+        sel = base & (unit_col == name)
+        if replied[sel].sum() >= est.MIN_CONGESTION:
+            med, sig, k = est.censored_lognormal(to_reply[sel], replied[sel])
+            unit_lines.append(f"| {name} | {k} | {med:.2f} | {sig:.2f} |")
+        else:
+            unit_lines.append(f"| {name} | {int(sel.sum())} | pooled | |")
+    f.summary["unit_lines"] = unit_lines
     f.summary["observed_reply_median"] = {c: v[0] for c, v in lead.items()}
     f.summary["reply_fits"] = {c: (v[0], v[1]) for c, v in lead.items()}
     f.summary["fit_selection"] = base
@@ -435,6 +448,25 @@ def _review_callback(f: est.Fitted, exp: Export, h: dict[str, np.ndarray], cal, 
             f"1/(1+exp(base)); the assumed penalties for lateness, returns and unresolved hard "
             f"cases are not separated)")
         f.comments["callback.satisfaction.basic_cut"] = "fitted: from the 满意 share of the non-dissatisfied"
+        late_days = f.summary.get("late_wd")
+        if late_days is not None and "hard_case" in t:
+            # non-hard orders only: a late hard case is also often unresolved, and the model
+            # charges that separately (unresolved_penalty); without the flag, no separation
+            plain = ~t["hard_case"].to_numpy(dtype=bool)
+            late = reached.to_numpy() & (late_days > 0) & plain
+            ontime = reached.to_numpy() & (late_days <= 0) & plain
+            if late.sum() >= est.MIN_CALLBACKS and ontime.sum() >= est.MIN_CALLBACKS:
+                def logit_ok(sel: np.ndarray) -> float:
+                    dd = float((res[sel] == "dissatisfied").mean())
+                    dd = min(max(dd, 0.5 / sel.sum()), 1 - 0.5 / sel.sum())
+                    return math.log((1 - dd) / dd)
+                days_late = float(np.mean(np.minimum(late_days[late], 10.0)))
+                pen = max(0.0, (logit_ok(ontime) - logit_ok(late)) / max(days_late, 0.1))
+                sat["late_penalty_per_working_day"] = _r(pen, 3)
+                f.comments["callback.satisfaction.late_penalty_per_working_day"] = (
+                    f"fitted: the dissatisfied logit of {int(late.sum())} late replies against "
+                    f"{int(ontime.sum())} on-time ones (not hard cases), per mean working day late "
+                    f"({days_late:.1f}, capped at 10 as in the model)")
         f.comments["callback.satisfaction.category"] = (
             f"fitted: each category's dissatisfied logit against the whole (0 below {est.MIN_CALLBACKS} callbacks)")
         reopens = int(t["reopens"].sum()) if "reopens" in t else 0
@@ -450,7 +482,7 @@ def _review_callback(f: est.Fitted, exp: Export, h: dict[str, np.ndarray], cal, 
             f.comments[f"callback.{k}"] = f"{ASSUMED} (the export has no callback results)"
         f.comments["callback.satisfaction.base"] = f"{ASSUMED} (no callback results)"
     for k in ("late_penalty_per_working_day", "return_penalty", "reopen_effect", "unresolved_penalty"):
-        f.comments[f"callback.satisfaction.{k}"] = ASSUMED
+        f.comments.setdefault(f"callback.satisfaction.{k}", ASSUMED)
     f.comments.setdefault("callback.satisfaction.basic_cut", ASSUMED)
     f.comments.setdefault("callback.satisfaction.category", ASSUMED)
     cb["satisfaction"] = sat

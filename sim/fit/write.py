@@ -146,6 +146,10 @@ def render_report(f: est.Fitted, exp: Export) -> str:
               "then refined by simulation.", "",
               "| category | orders | open (censored) | median wd | sigma | outside wait median wd | |",
               "| --- | --- | --- | --- | --- | --- | --- |", *s.get("handling_lines", []), ""]
+    if s.get("unit_lines"):
+        lines += ["", f"Per unit (units with {est.MIN_CONGESTION} or more such orders; the model's outside "
+                  "wait has no unit term, so these are reported, not used):", "",
+                  "| unit | orders | median wd | sigma |", "| --- | --- | --- | --- |", *s["unit_lines"], ""]
     lines += f.report
     lines += ["", "## Handlers per unit", "", s.get("handlers_source", ""), "",
               "| unit | kind | handlers | source |", "| --- | --- | --- | --- |",
