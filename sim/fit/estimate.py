@@ -105,8 +105,7 @@ def arrivals(f: Fitted, exp: Export, start: dt.date, days: int, cal: WorkCalenda
     daily = t.dt.normalize().value_counts().reindex(dates, fill_value=0).to_numpy(dtype=float)
     months = dates.month.to_numpy() - 1
     wdays = dates.day_of_week.to_numpy()
-    working = np.array([cal.is_working_date(d.date()) for d in dates])
-    holiday = ~working & (wdays < 5)  # a weekday off: a public holiday
+    holiday = _holidays(f, start, days, cal, wdays)
     surge = np.zeros(days, dtype=bool)
     mw, ww, hw_ratio = np.ones(12), np.ones(7), 1.0
     for _ in range(3):
@@ -126,10 +125,13 @@ def arrivals(f: Fitted, exp: Export, start: dt.date, days: int, cal: WorkCalenda
             ww = ww / ww.mean()
         level = daily[use & ~holiday].sum() / max((mw[months] * ww[wdays])[use & ~holiday].sum(), 1e-9)
         expected = level * mw[months] * ww[wdays]
+        # a holiday is a holiday whatever its weekday: month weight x holiday weight x the
+        # mean weekday weight (1 here), as demand.holiday_weight defines it
+        plain = level * mw[months]
         hsel = use & holiday
-        if hsel.sum() >= 3 and expected[hsel].sum() > 0:
-            hw_ratio = daily[hsel].sum() / expected[hsel].sum()
-        expected = np.where(holiday, expected * hw_ratio, expected)
+        if hsel.sum() >= 3 and plain[hsel].sum() > 0:
+            hw_ratio = daily[hsel].sum() / plain[hsel].sum()
+        expected = np.where(holiday, plain * hw_ratio, expected)
         new = _surge_days(daily, expected)
         if (new == surge).all():
             break
@@ -161,8 +163,9 @@ def arrivals(f: Fitted, exp: Export, start: dt.date, days: int, cal: WorkCalenda
           f"profile whose total is > 4 sd and 1.5 x above it (factor: observed / profile)")
     f.summary["holiday_ratio"] = hw_ratio
     f.summary["holiday_days"] = int(holiday.sum())
-    f.report.append(f"- holiday effect: {int(holiday.sum())} weekday public holidays in the window; "
-                    f"orders on them = {hw_ratio:.2f} x the month x weekday profile")
+    f.report.append(f"- holiday effect: {int(holiday.sum())} public holidays in the window; orders "
+                    f"on them = {hw_ratio:.2f} x an ordinary day of their month"
+                    + ("" if holiday.sum() >= 3 else " (fewer than 3: not estimated)"))
 
 
 def _surge_days(daily: np.ndarray, expected: np.ndarray) -> np.ndarray:
@@ -185,6 +188,23 @@ def _surge_days(daily: np.ndarray, expected: np.ndarray) -> np.ndarray:
             out[i:j + 1] = True
         i = j + 1
     return out
+
+
+def _holidays(f: Fitted, start: dt.date, days: int, cal: WorkCalendar, wdays: np.ndarray) -> np.ndarray:
+    """Official public holidays of the window: ``sim.calendar.holiday_flags`` (days off of a
+    holiday period, weekends inside it included) where it exists, else weekdays off."""
+    from sim import calendar as calmod
+
+    flags = getattr(calmod, "holiday_flags", None)
+    section = f.scenario["calendar"]
+    if flags is not None:
+        special = {d["date"]: d["working"] for d in section.get("special_days", [])}
+        try:
+            return np.array(flags(start, days, section["holidays"], special), dtype=bool)
+        except calmod.CalendarRangeError:
+            pass
+    working = np.array([cal.is_working[d] for d in range(days)])
+    return ~working & (wdays < 5)
 
 
 def scale_volume(f: Fitted, n: int) -> None:
