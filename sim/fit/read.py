@@ -22,6 +22,7 @@ Personal data
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -261,8 +262,9 @@ def _decode(raw: bytes, path: Path) -> tuple[str, str]:
                        f"or .parquet)") from None
 
 
-def read_table(path: str | Path) -> tuple[pd.DataFrame, str]:
-    """Every cell as text (no header yet), and a note on the encoding or sheet."""
+def read_table(path: str | Path, names: dict[str, str] | None = None) -> tuple[pd.DataFrame, str]:
+    """Every cell as text (the rows above the header blank), and a note on the encoding or
+    sheet.  ``names``: the recognised headers (normalised), to find the header row."""
     p = Path(path)
     if not p.exists():
         raise FitError(f"{p}: no such file")
@@ -293,29 +295,53 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, str]:
         raise FitError(f"{p}: is not a table (binary content; save the export as CSV, .xlsx "
                        f"or .parquet)")
     text, encoding = _decode(raw, p)
-    import csv
+    return _read_csv_text(text, p, names), encoding
 
-    lines = text.splitlines()
-    sep = max((",", "\t", ";"), key=lambda c: max((ln.count(c) for ln in lines[:10]), default=0))
-    rows = list(csv.reader(lines, delimiter=sep))
+
+def _read_csv_text(text: str, p: Path, names: dict[str, str] | None) -> pd.DataFrame:
+    """The header row and the data rows of a CSV text: the top rows are scanned with the csv
+    module (a title row may be shorter than the header), the body is read by pandas' C
+    parser with the header's width fixed, so a longer row is an error naming its line."""
+    import csv
     from collections import Counter
 
-    # the header's width: the commonest row length near the top (a title row is shorter)
-    width = Counter(len(r) for r in rows[:10] if any(c.strip() for c in r)).most_common(1)[0][0] if rows else 0
-    if width < 2:
+    top = text.split("\n", 10)[:10]
+    sep = max((",", "\t", ";"), key=lambda c: max((ln.count(c) for ln in top), default=0))
+    rows = list(csv.reader(top, delimiter=sep))
+    filled = [r for r in rows if any(c.strip() for c in r)]
+    if not filled:
+        raise FitError(f"{p}: is empty (no header, no rows)")
+    width = max(len(r) for r in rows)
+    head = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
+    h = _find_header(head, names or {})
+    width = len(rows[h])
+    if width < 2 or Counter(len(r) for r in filled).most_common(1)[0][0] < 2:
         raise FitError(f"{p}: is not a table (one column; save the export as CSV with a header row)")
-    for n, r in enumerate(rows, start=1):
+    for n, r in enumerate(rows[h + 1:], start=h + 2):
         if len(r) > width:
             raise FitError(f"{p}: is not a table at line {n}: {len(r)} cells where the header "
-                           f"has {width} (save the export as CSV with one header row)")
-    df = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
-    return df, encoding
+                           f"(line {h + 1}) has {width} (save the export as CSV with one header row)")
+    try:
+        body = pd.read_csv(io.StringIO(text), sep=sep, header=None, skiprows=h + 1,
+                           names=list(range(width)), index_col=False, dtype=str,
+                           keep_default_na=False, skip_blank_lines=False)
+    except pd.errors.ParserError as e:
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
+        where = (f" at line {m.group(2)}: {m.group(3)} cells where the header (line {h + 1}) has "
+                 f"{m.group(1)}") if m else ""
+        raise FitError(f"{p}: is not a table{where} (save the export as CSV with one header "
+                       f"row)") from None
+    header = pd.DataFrame([rows[h] + [""] * (width - len(rows[h]))])
+    pad = pd.DataFrame([[""] * width] * h) if h else None
+    return pd.concat([x for x in (pad, header, body.fillna("")) if x is not None], ignore_index=True)
 
 
 def _cell_text(v: Any) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return ""
     if isinstance(v, dt.datetime | pd.Timestamp):
+        if v.tzinfo is not None:  # zone-aware (Parquet): keep the offset, converted on parsing
+            return v.isoformat()
         return v.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
@@ -437,8 +463,8 @@ def _words(value: str, table: tuple[tuple[str, str | None], ...]) -> str | None:
 def read_export(path: str | Path, mapping: Mapping, year: int | None = None) -> Export:
     """Read ``path`` into canonical fields, skip and report bad rows (see module docstring)."""
     p = Path(path)
-    raw, encoding = read_table(p)
     names = _known_names(mapping)
+    raw, encoding = read_table(p, names)
     h = _find_header(raw, names)
     header = [str(c).strip() for c in raw.iloc[h]]
     body = raw.iloc[h + 1:].reset_index(drop=True)
