@@ -306,7 +306,46 @@ def units_topics(f: Fitted, exp: Export) -> tuple[list[dict[str, Any]], pd.Serie
             if u["kind"] == "street":
                 u["population_share"] = pop.get(u["name"], 0.0)
     f.scenario["units"] = units
+    f.summary["topic_of_order"] = topic
     return units, unit
+
+
+def topic_surges(f: Fitted, exp: Export) -> None:
+    """A surge whose extra orders are mostly about some topics becomes a topic surge
+    (``demand.surges[].topics`` and ``topics_share``, where the schema has them): the topics
+    whose share in the surge window is more than 4 binomial standard errors and 1.5 x above
+    their share outside it; topics_share is their combined share in the window."""
+    from sim.scenario import Surge
+
+    surges = f.scenario["demand"].get("surges") or []
+    topic = f.summary.get("topic_of_order")
+    if not surges or topic is None or "topics" not in Surge.model_fields:
+        return
+    day = exp.table["created"].dt.date
+    known = {tp["name"] for tp in f.scenario["topics"]}
+    changed = 0
+    for sg in surges:
+        inside = ((day >= sg["start"]) & (day <= sg["end"])).to_numpy()
+        if inside.sum() < 20 or (~inside).sum() < 20:
+            continue
+        n_in = int(inside.sum())
+        named = []
+        for name in known:
+            is_t = (topic == name).to_numpy()
+            p_out = max(float(is_t[~inside].mean()), 0.5 / (~inside).sum())
+            p_in = float(is_t[inside].mean())
+            se = math.sqrt(p_out * (1 - p_out) / n_in)
+            if p_in > 1.5 * p_out and (p_in - p_out) / se > 4:
+                named.append(name)
+        if named:
+            share = float(topic[inside].isin(named).mean())
+            sg["topics"] = sorted(named)
+            sg["topics_share"] = _r(share, 3)
+            changed += 1
+    if changed:
+        f.comments["demand.surges"] += (f"; {changed} of them about topics (topics whose share in "
+                                        f"the window is > 4 se and 1.5 x their share outside it; "
+                                        f"topics_share: their share in the window)")
 
 
 def congestion(sign: np.ndarray, reply: np.ndarray, hours: np.ndarray, use: np.ndarray,

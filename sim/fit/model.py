@@ -182,6 +182,7 @@ def build(exp: Export, year: int | None, name: str, handlers: int | None = None)
     est.arrivals(f, exp, start, days, cal)
     est.mix(f, exp, hard, hard_note)
     units, unit_of = est.units_topics(f, exp)
+    est.topic_surges(f, exp)
     f.set("demand.max_orders", 20_000_000, "DESIGN: refuse runs over 20 million orders")
 
     # handling: the whole time from sign-for to reply, fitted with censoring per category
