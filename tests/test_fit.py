@@ -285,3 +285,30 @@ def test_messy_xlsx(tmp_path):
     assert any("header on line 2" in note for note in res.export.notes)
     clean = fit(path, refine=0)
     pd.testing.assert_series_equal(res.export.table["created"], clean.export.table["created"])
+
+
+def test_holiday_weight_and_topic_surge(tmp_path):
+    """demand.holiday_weight and a topic surge (topics, topics_share) are found again.
+
+    Noise: ~31 holidays x ~26 orders expected at weight 0.6 give ~480 orders, so the fitted
+    weight's sd is ~0.6/sqrt(480) = 0.03 (tolerance 0.1: 3 sd); the surge's 10 days hold
+    ~600 orders, so topics_share (0.5) has sd ~0.02 (tolerance 0.08)."""
+    topic = "疫情防控与社区防疫"
+    scn = sim.load_scenario(DISTRICT, overrides={
+        "demand.holiday_weight": 0.6,
+        "demand.surges": [{"start": dt.date(2021, 9, 6), "end": dt.date(2021, 9, 15), "factor": 2.0,
+                           "topics": [topic], "topics_share": 0.5}]})
+    folder = tmp_path / "run"
+    sim.simulate(scn, seed=1).save(folder)
+    path, _ = export(folder, "orders-csv", tmp_path / "orders.csv")
+    res = fit(path, refine=0)
+    d = res.scenario["demand"]
+    assert abs(d["holiday_weight"] - 0.6) < 0.1
+    (s,) = d["surges"]
+    assert abs((s["start"] - dt.date(2021, 9, 6)).days) <= 1  # an edge day may look surged
+    assert abs((s["end"] - dt.date(2021, 9, 15)).days) <= 1
+    assert abs(s["factor"] - 2.0) < 0.3
+    assert s["topics"] == [topic] and abs(s["topics_share"] - 0.5) < 0.08
+    from sim.scenario import from_dict
+
+    assert from_dict(res.scenario).demand.surges[0].topics == [topic]

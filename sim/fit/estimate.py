@@ -171,9 +171,11 @@ def arrivals(f: Fitted, exp: Export, start: dt.date, days: int, cal: WorkCalenda
 def _surge_days(daily: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """Days in a surge: runs of consecutive days each more than 2 Poisson standard
     deviations above the profile, whose total is more than 4 standard deviations and 1.5 x
-    above it (a single day alone must pass the run test)."""
+    above it (a single day alone must pass the run test), widened by the neighbouring days
+    still more than 1 sd and 1.2 x above it."""
     exp_ = np.maximum(expected, 1.0)
-    cand = ((daily - exp_) / np.sqrt(exp_) > 2) & (daily > 1.3 * exp_)
+    z = (daily - exp_) / np.sqrt(exp_)
+    cand = (z > 2) & (daily > 1.3 * exp_)
     out = np.zeros(len(daily), dtype=bool)
     i = 0
     while i < len(daily):
@@ -185,6 +187,11 @@ def _surge_days(daily: np.ndarray, expected: np.ndarray) -> np.ndarray:
             j += 1
         obs, e = daily[i:j + 1].sum(), exp_[i:j + 1].sum()
         if (obs - e) / math.sqrt(e) > 4 and obs > 1.5 * e:
+            # a surge's edges: neighbouring days still clearly above the profile (> 1 sd)
+            while i > 0 and z[i - 1] > 1 and daily[i - 1] > 1.2 * exp_[i - 1]:
+                i -= 1
+            while j + 1 < len(daily) and z[j + 1] > 1 and daily[j + 1] > 1.2 * exp_[j + 1]:
+                j += 1
             out[i:j + 1] = True
         i = j + 1
     return out

@@ -572,7 +572,7 @@ def _holiday_weight(f: est.Fitted) -> None:
 
     if "holiday_weight" in Demand.model_fields and f.summary.get("holiday_days", 0) >= 3:
         f.set("demand.holiday_weight", _r(f.summary["holiday_ratio"], 3),
-              "fitted: orders on weekday public holidays over the month x weekday profile")
+              "fitted: orders a day on official public holidays over an ordinary day of their month (month weight x the mean weekday weight)")
 
 
 def export_targets(f: est.Fitted, exp: Export) -> dict[str, dict[str, Any]]:
