@@ -1,4 +1,4 @@
-"""The ``hotline`` command: run, check, schema, plot, report.
+"""The ``hotline`` command: run, check, sweep, compare, export, fit, schema, plot, report.
 
 Errors a user can fix (a bad scenario, a missing file, an unwritable folder) print one line
 naming the file and the field, and exit with status 2: no traceback.
@@ -343,6 +343,39 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    from sim.fit import FitError, fit
+
+    if args.out:
+        out = Path(args.out)
+        if out.is_dir():
+            raise UserError(f"--out {out}: is a folder; give the scenario file, e.g. scenarios/my_district.toml")
+        _check_writable(out.parent / ".fit-probe" if out.parent != Path("") else Path(".fit-probe"))
+    if args.handlers is not None and args.handlers < 1:
+        raise UserError(f"--handlers {args.handlers}: allowed 1 or more handlers per unit")
+    if args.refine < 0:
+        raise UserError(f"--refine {args.refine}: allowed 0 or more simulation rounds")
+    try:
+        res = fit(args.export, out=args.out, mapping=args.mapping, year=args.year,
+                  name=args.name, refine=args.refine, seed=args.seed, handlers=args.handlers)
+    except FitError as e:
+        raise UserError(str(e)) from None
+    exp = res.export
+    t = exp.table
+    print(f"# fit {args.export}: {exp.rows_read:,} rows read, {len(t):,} fitted "
+          f"({t['created'].min():%Y-%m-%d} to {t['created'].max():%Y-%m-%d}; "
+          f"{len(res.scenario['units'])} units, {len(res.scenario['topics'])} topics)")
+    for p in exp.problems:
+        print(f"  {p.what}: {len(p.rows)} rows ({p.action}; first at line {p.rows[0]})")
+    for note in exp.notes:
+        print(f"  {note}")
+    if res.scenario_path:
+        print(f"wrote {res.scenario_path}, {res.targets_path}, {res.report_path}")
+    else:
+        print(res.report)
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from sim.reference import reference_markdown
 
@@ -473,6 +506,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("--out", help="file to write (default: inside the run folder)")
     exp.set_defaults(fn=cmd_export)
+
+    fit = sub.add_parser("fit", help="fit a scenario to a district's work-order export (docs/fit.md)")
+    fit.add_argument("export", help="the export: .csv (UTF-8 or GBK), .xlsx or .parquet")
+    fit.add_argument("--out", help="scenario TOML to write (targets and fit_report.md beside it); "
+                     "default: print the report only")
+    fit.add_argument("--mapping", help="mapping TOML: column names, categories, calendar, time zone "
+                     "(e.g. mappings/nyc311.toml)")
+    fit.add_argument("--year", type=int, help="fit this calendar year's orders only")
+    fit.add_argument("--name", help="scenario name (default: the --out file's stem)")
+    fit.add_argument("--refine", type=int, default=2,
+                     help="simulation rounds that correct the outside waits (default 2; 0: none)")
+    fit.add_argument("--seed", type=_seed, default=1, help="seed of the refinement runs (default 1)")
+    fit.add_argument("--handlers", type=int, metavar="N",
+                     help="handlers per unit where the export has no headcount column "
+                     "(default: inferred from congestion, else sized to ~70 %% busy)")
+    fit.set_defaults(fn=cmd_fit)
 
     schema = sub.add_parser("schema", help="print the scenario field reference (Markdown)")
     schema.add_argument("--out", help="write it to this file instead")
