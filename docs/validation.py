@@ -1,6 +1,7 @@
 """Make docs/validation.md: what real hotlines publish, and where the model stands.
 
     python docs/validation.py [--seeds 1-20] [--jobs 2] [--out docs/validation.md]
+    python docs/validation.py --from-csv docs/validation.csv   # re-render, no runs
 
 Runs the baseline (scenarios/yuelu_2021.toml) on ``--seeds``, the surge
 (scenarios/yuelu_2021_surge.toml) and the baseline with SMS callbacks on the same seeds
@@ -152,7 +153,7 @@ def table(df: pd.DataFrame) -> str:
     rows.append(("handler utilisation, office hours", "not published", "—",
                  pct("utilisation", 1) + (f" (peak month {100 * peak:.1f} %)" if peak else ""),
                  verdict(0.55 <= util <= 0.85)))
-    lent = next((k for k in ("meeting_months_lent", "lent_months", "months_lent") if k in m), None)
+    lent = "capacity_months" if "capacity_months" in m else None
     if lent:
         rows.append(("months in which the monthly meeting lent capacity", "not published", "—",
                      f"{m[lent]:.1f}", verdict(m[lent] >= 2)))
@@ -173,7 +174,11 @@ def table(df: pd.DataFrame) -> str:
                  verdict(None if sms is None else 0.05 <= sms <= 0.12)))
     rows.append(("return rate 退单率", "3.9 % (宜春 May 2023)", "jxyc12345.cn 2023-06", pct("return_rate"), "plausible, low"))
     rows.append(("urgent share", "2.4 %; 7.6 %", "湘阴, 岳阳", pct("urgent_share"), "plausible, low"))
-    rows.append(("reopen / rework", "0.21–0.30 %", "DESIGN §7", pct("reopen_rate"), verdict(0.001 <= m["reopen_rate"] <= 0.01)))
+    reopen = m["reopen_rate"]
+    rows.append(("reopen / rework", "0.21–0.30 %", "DESIGN §7", pct("reopen_rate"),
+                 "within" if 0.0021 <= reopen <= 0.003 else
+                 f"{'above' if reopen > 0.003 else 'below'} (targets' range 0.1–1 %: "
+                 f"{'within' if 0.001 <= reopen <= 0.01 else 'outside'})"))
     rows.append(("time to close, NYC 311 (calendar days; no callback there)", "quartiles 0.1 / 2.9 / 10.0, mean 9.0",
                  "datatellsme.com 2017-02",
                  f"quartiles {m['ttc_cal_q25']:.1f} / {m['ttc_cal_q50']:.1f} / {m['ttc_cal_q75']:.1f}, mean {m['ttc_cal_mean']:.1f}",
@@ -187,12 +192,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="1-20", help="seeds, e.g. 1-20")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "docs" / "validation.md"))
+    ap.add_argument("--from-csv", help="rebuild the page from a figures CSV this script wrote (no runs)")
     a = ap.parse_args(argv)
     lo, _, hi = a.seeds.partition("-")
     seeds = list(range(int(lo), int(hi or lo) + 1))
-    with ProcessPoolExecutor(a.jobs) as ex:
-        figures = list(ex.map(baseline_figures, seeds))
-    df = pd.DataFrame(figures, index=seeds)
+    if a.from_csv:
+        df = pd.read_csv(a.from_csv, index_col=0, encoding="utf-8-sig")
+        seeds = [int(s) for s in df.index]
+    else:
+        with ProcessPoolExecutor(a.jobs) as ex:
+            figures = list(ex.map(baseline_figures, seeds))
+        df = pd.DataFrame(figures, index=seeds)
     core = ["received", "closure_rate", "satisfaction", "on_time_reply_rate", "utilisation", "callback_rate"]
     seed_line = ", ".join(f"{k} {df[k].mean():.4g}" for k in core if k in df)
     text = f"""# Validation: what real hotlines publish, and where the model stands
@@ -212,7 +222,8 @@ The seed's own figures on the same runs: {seed_line}.
 The model behind these figures is described in [model.md](model.md).
 """
     Path(a.out).write_text(text, encoding="utf-8")
-    df.to_csv(Path(a.out).with_suffix(".csv"), encoding="utf-8-sig")
+    if not a.from_csv:
+        df.to_csv(Path(a.out).with_suffix(".csv"), encoding="utf-8-sig")
     print(text)
     return 0
 
