@@ -254,10 +254,14 @@ class WorkCalendar:
         return self._starts_x[j] + (w - self._cum_x[j])  # the sentinel gives inf
 
     def add_working_hours(self, t: float, hours: float) -> float:
-        """Time at which ``hours`` of office time have passed after ``t``.
+        """Time at which ``hours`` of office time have passed after ``t``: never before ``t``.
 
         (``at_working_clock(working_clock(t) + hours)``, inlined: this is the model's hottest
-        calendar call.)"""
+        calendar call.)  At an opening the working clock equals the previous closing's, and
+        ``at_working_clock`` gives the earliest time of a clock reading: an amount too small
+        to move the clock's float (a tiny ``remind_speedup`` share of a lead time, a tiny
+        exponential effort) would give that closing, before ``t``; so the result is ``t``
+        at least (``at_working_clock_from``)."""
         if hours <= 0.0:
             return t
         starts = self._starts
@@ -268,12 +272,22 @@ class WorkCalendar:
             end = self._ends[i]
             w = self._cum[i] + ((t if t < end else end) - starts[i]) + hours
         j = bisect_left(self._cum_end_x, w)
-        return self._starts_x[j] + (w - self._cum_x[j])  # the sentinel gives inf
+        out = self._starts_x[j] + (w - self._cum_x[j])  # the sentinel gives inf
+        return out if out > t else t
 
     def add_working_hours_at(self, t: float, clock: float, hours: float) -> float:
         """``add_working_hours(t, hours)`` when ``t``'s working clock is already known (the
-        same floats: ``add_working_hours`` is exactly ``at_working_clock(clock + hours)``)."""
-        return t if hours <= 0.0 else self.at_working_clock(clock + hours)
+        same floats: ``add_working_hours`` is exactly ``at_working_clock(clock + hours)``,
+        never before ``t``)."""
+        return t if hours <= 0.0 else self.at_working_clock_from(t, clock + hours)
+
+    def at_working_clock_from(self, t: float, w: float) -> float:
+        """``at_working_clock(w)`` for a clock reading ``w`` counted on from time ``t``'s
+        (``w`` >= ``t``'s clock), never before ``t``: the time an amount of office work
+        started at ``t`` ends.  (At ``t`` an opening, ``w`` equal to its clock would give
+        the previous closing: an event dated before its cause.)"""
+        out = self.at_working_clock(w)
+        return out if out > t else t
 
     def add_working_days(self, t: float, days: float) -> float:
         """``days`` full working days of office time after ``t``."""
@@ -323,7 +337,7 @@ def vectorised_add_working_hours(cal: WorkCalendar, times, hours):
     jc = np.clip(j, 0, len(cum_end) - 1)
     out = np.asarray(cal._starts)[jc] + (w - np.asarray(cal._cum)[jc])
     out = np.where(inside, out, np.inf)
-    return np.where(h <= 0.0, t, out)
+    return np.where(h <= 0.0, t, np.maximum(out, t))  # never before t (WorkCalendar.add_working_hours)
 
 
 def vectorised_working_clock(cal: WorkCalendar, times: Sequence[float]):

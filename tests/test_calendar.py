@@ -12,6 +12,7 @@ from sim.calendar import (
     CalendarRangeError,
     OfficeHours,
     WorkCalendar,
+    vectorised_add_working_hours,
     vectorised_working_clock,
     working_day_flags,
 )
@@ -132,6 +133,32 @@ def test_add_working_hours(cal, start, hours, end):
 def test_add_zero_hours_is_identity(cal):
     for t in (at(cal, 2021, 3, 1, 20, 0), at(cal, 2021, 3, 1, 10, 0), at(cal, 2021, 2, 12, 3, 0)):
         assert cal.add_working_hours(t, 0.0) == t
+
+
+@pytest.mark.parametrize("hours", [1e-90, 1e-17, 1e-14, 1e-12])
+def test_tiny_amount_from_an_opening_never_goes_back(cal, hours):
+    """At an opening the working clock equals the previous closing's, and the earliest time
+    of a clock reading is that closing: an amount too small to move the clock's float (a
+    tiny remind_speedup share of a lead time) gave the closing, before the start, and a
+    supervision warning's reply was dated before the warning (tests/test_properties.py
+    TINY_REMIND_SPEEDUP).  Every form of "hours after t" is t at least, and at most a
+    rounding later."""
+    openings = [
+        at(cal, 2021, 3, 2, 8, 30),  # morning, after a working day
+        at(cal, 2021, 3, 2, 14, 30),  # afternoon, after lunch
+        at(cal, 2021, 3, 8, 8, 30),  # Monday, after a weekend
+        at(cal, 2021, 2, 18, 8, 30),  # after the Spring Festival
+    ]
+    for t in openings:
+        clock = cal.working_clock(t)
+        assert cal.at_working_clock(clock) < t  # (why: the clock reading's earliest time)
+        for end in (
+            cal.add_working_hours(t, hours),
+            cal.add_working_hours_at(t, clock, hours),
+            cal.at_working_clock_from(t, clock + hours),
+            float(vectorised_add_working_hours(cal, [t], [hours])[0]),
+        ):
+            assert t <= end <= t + 1e-9, (t, hours, end)
 
 
 def test_no_working_time_passes_outside_office_hours(cal):

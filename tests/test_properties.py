@@ -247,6 +247,27 @@ URGENT_NIGHT_WORK = shrunk(
 )
 
 
+# a warning presses a hard case in hand heading past its deadline (one_team._warn_one ->
+# compress_lead): a remind_speedup share so small that the remaining lead time adds nothing
+# to the working clock's float gave, from the sweep at an opening, the previous closing, so
+# the reply was dated before the warning (and the clock): WARN after REPLY.  Fixed in
+# WorkCalendar (an amount of office time after t never ends before t) and Lifecycle.start /
+# decide (their inlined clock arithmetic).
+TINY_REMIND_SPEEDUP = shrunk(
+    {
+        "run.start": dt.date(2019, 1, 1),
+        "run.horizon_days": 20,
+        "demand.annual_orders": 0.0,
+        "initial_backlog.orders": 1,
+        "demand.urgent_share": 0.0,
+        "demand.hard_share.help": 1.0,
+        "demand.hard_share.consult": 1.0,
+        "units": [{"name": "unit0", "kind": "department", "handlers": 1}],
+        "mechanisms.one_team.enabled": True,
+        "mechanisms.one_team.remind_speedup": 1e-90,
+    }
+)
+
 # -- running ------------------------------------------------------------------------------------
 def run(data: dict, seed: int) -> Result:
     """Simulate."""
@@ -434,12 +455,28 @@ def check_capacity(res: Result) -> None:
 @SETTINGS
 @given(data=scenarios(), seed=seeds)
 @example(data=SUBNORMAL_REACH, seed=0)
+@example(data=TINY_REMIND_SPEEDUP, seed=3)
 def test_paths_are_legal_and_times_ordered(data: dict, seed: int) -> None:
     """Properties 1 and 2."""
     res = run(data, seed)
     check_paths_and_times(res)
     check_callbacks_and_escalation(res)
 
+
+
+def test_warned_reply_is_not_dated_before_its_warning() -> None:
+    """TINY_REMIND_SPEEDUP, without hypothesis: the warning at a sweep (an opening) presses
+    the order in hand, whose remaining lead time shrinks to almost nothing; its reply comes
+    at the warning, not at the previous closing, and nothing is logged before the event that
+    caused it (no WARN after the REPLY of its round)."""
+    res = run(TINY_REMIND_SPEEDUP, 3)
+    check_paths_and_times(res)
+    ev = res.events
+    acts = ev.loc[ev["order"] == 0, ["activity", "time"]]
+    warn = acts.loc[acts["activity"] == Act.WARN, "time"].tolist()
+    reply = acts.loc[acts["activity"] == Act.REPLY, "time"].tolist()
+    assert len(warn) == 1 and len(reply) == 1  # the case this example exists for
+    assert reply[0] == warn[0]  # pressed to (almost) nothing left: replies at the warning
 
 @settings(SETTINGS, max_examples=25)
 @given(data=scenarios(), seed=seeds)

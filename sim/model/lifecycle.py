@@ -321,9 +321,14 @@ class Lifecycle:
             cal = self.cal
             if clock is None:
                 clock = cal.working_clock(now)
-            # (add_working_hours_at, inlined)
+            # (add_working_hours_at, inlined; never before now, nor the lead before the effort:
+            # a tiny amount at an opening would give the previous closing)
             end = cal.at_working_clock(clock + effort) if effort > 0.0 else now
+            if end < now:
+                end = now
             o.lead_end = cal.at_working_clock(clock + effort + lead) if lead > 0.0 else end
+            if o.lead_end < end:
+                o.lead_end = end
         occupy(unit, end)
         o.effort_end = end
         self.plan_reply(o, now)
@@ -430,7 +435,7 @@ class Lifecycle:
                     o.lead_end = earliest + share * (o.due_unit - earliest)
                 else:  # the rest of the work is office time: the reply falls in office hours
                     w = self.cal.working_clock(earliest)
-                    o.lead_end = self.cal.at_working_clock(w + share * (o.due_unit_clock - w))
+                    o.lead_end = self.cal.at_working_clock_from(earliest, w + share * (o.due_unit_clock - w))
                 o.version += 1
                 self.schedule(o.lead_end, self.reply_now, o, o.version)
                 return
