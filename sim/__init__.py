@@ -9,6 +9,9 @@ Public API::
     res.save("results/baseline")
     sim.sweep(scn, grid={"mechanisms.one_team.inspectors": [0, 2, 4]}, seeds=range(1, 6))
     sim.compare(scn, variants={"no_team": {"mechanisms.one_team.enabled": False}}, seeds=30)
+    sim.calibrate(scn_path, free=["handling.scale=0.5:2"], seeds=range(1, 11), out="results/calib")
+    sim.optimise(scn_path, free=["mechanisms.one_team.inspectors=0:12"],
+                 minimise="handler_hours+supervision_actions", out="results/opt")
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Scenario", "ScenarioError", "load_scenario", "with_overrides", "simulate", "Result",
-    "sweep", "compare",
+    "sweep", "compare", "calibrate", "optimise",
 ]
 __version__ = "0.1.0"
 
@@ -61,6 +64,20 @@ def compare(*args: Any, **kwargs: Any) -> Any:
     from sim.batch.study import compare as _compare
 
     return _compare(*args, **kwargs)
+
+
+def calibrate(*args: Any, **kwargs: Any) -> Any:
+    """Fit free fields to a targets file; see :func:`sim.calibrate.study.calibrate`."""
+    from sim.calibrate.study import calibrate as _calibrate
+
+    return _calibrate(*args, **kwargs)
+
+
+def optimise(*args: Any, **kwargs: Any) -> Any:
+    """Cheapest settings meeting every target; see :func:`sim.calibrate.study.optimise`."""
+    from sim.calibrate.study import optimise as _optimise
+
+    return _optimise(*args, **kwargs)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,5 @@
-"""The ``hotline`` command: run, check, sweep, compare, export, fit, schema, plot, report.
+"""The ``hotline`` command: run, check, sweep, compare, calibrate, optimise, export, fit, schema,
+plot, report.
 
 Errors a user can fix (a bad scenario, a missing file, an unwritable folder) print one line
 naming the file and the field, and exit with status 2: no traceback.
@@ -192,13 +193,13 @@ def _report_failed_runs(study: Any) -> None:
 
 
 @contextlib.contextmanager
-def _resumable(out: str | None):
+def _resumable(out: str | None, what: str = "runs", where: str = ".runs"):
     """Ctrl-C in a study: the finished runs are kept in the store; say how to resume."""
     try:
         yield
     except KeyboardInterrupt:
         if out:
-            print(f"hotline: interrupted; finished runs are kept in {out}/.runs: run the same "
+            print(f"hotline: interrupted; finished {what} are kept in {out}/{where}: run the same "
                   f"command again to resume", file=sys.stderr)
             raise SystemExit(130) from None
         raise
@@ -327,6 +328,96 @@ def _print_study(study: Any, all_indicators: bool = False) -> None:
     if study.out is not None:
         files = sorted(p.name for p in study.out.iterdir() if not p.name.startswith("."))
         print(f"wrote {study.out}/ ({', '.join(files)})")
+
+
+# -- calibration and optimisation ------------------------------------------------------------------
+def _parse_weights(items: Sequence[str] | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items or []:
+        key, eq, value = item.partition("=")
+        try:
+            if not eq or not key.strip():
+                raise ValueError
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise UserError(f"--weight {item}: expected INDICATOR=WEIGHT, e.g. satisfaction=2") from None
+    return out
+
+
+def _search_args(args: argparse.Namespace) -> dict[str, Any]:
+    if args.budget < 1:  # before anything is read or run
+        raise UserError(f"--budget {args.budget}: give a number of candidates >= 1")
+    _check_writable(Path(args.out))
+    return {
+        "targets": args.targets,
+        "free": args.free or [],
+        "seeds": parse_seeds(args.seeds),
+        "budget": args.budget,
+        "out": args.out,
+        "holdout_seeds": parse_seeds(args.holdout_seeds) if args.holdout_seeds else None,
+        "executor": args.executor,
+        "jobs": args.jobs,
+        "scheduler": args.scheduler,
+        "overwrite": args.overwrite,
+        "sampler_seed": args.sampler_seed,
+        "lang": args.lang,
+    }
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from sim.calibrate.study import calibrate
+
+    kw = _search_args(args)
+    with _resumable(args.out, what="trials", where="journal.log"):
+        result = calibrate(args.scenario, weights=_parse_weights(args.weight), **kw)
+    _print_search(result)
+    return EXIT_OK if result.passed else EXIT_FAIL
+
+
+def cmd_optimise(args: argparse.Namespace) -> int:
+    from sim.calibrate.study import optimise
+
+    kw = _search_args(args)
+    with _resumable(args.out, what="trials", where="journal.log"):
+        result = optimise(args.scenario, minimise=args.minimise, **kw)
+    _print_search(result)
+    return EXIT_OK if result.passed else EXIT_FAIL
+
+
+def _print_search(r: Any) -> None:
+    import pandas as pd
+
+    from sim.summary import format_value
+
+    print(f"# {r.mode}: {len(r.trials)} trials in {r.out}/journal.log ({r.finished_before} finished "
+          f"before, {r.evaluated} evaluated now; {r.computed_runs} runs computed, {r.reused_runs} "
+          f"reused) in {r.wall_seconds:.1f} s")
+    print("chosen: " + ", ".join(f"{k} = {v}" for k, v in r.best.items()))
+    if r.identifiability is not None and len(r.identifiability):
+        t = r.identifiability
+        print("\nidentifiability (range of the trials where " + str(t["rule"].iloc[0]) + "):")
+        print(pd.DataFrame({
+            "parameter": t["parameter"], "bounds": [f"{a:g}..{b:g}" for a, b in zip(t["lo"], t["hi"], strict=True)],
+            "best": t["best"].map(lambda v: f"{v:.4g}"),
+            "range": [f"{a:.4g}..{b:.4g}" for a, b in zip(t["range_low"], t["range_high"], strict=True)],
+            "share": t["share_of_bounds"].map(lambda v: f"{v:.0%}"), "verdict": t["verdict"],
+        }).to_string(index=False))
+    if r.pareto is not None and len(r.pareto):
+        print("\ncost-target trade-off (Pareto front: cost against the weakest target margin):")
+        print(r.pareto.drop(columns=["failing"]).round(4).to_string(index=False))
+    h = r.holdout
+    print(f"\nhold-out check on fresh seeds {h['seeds'].iloc[0]}:")
+    print(pd.DataFrame({
+        "indicator": h["indicator"], "kind": h["kind"], "target": h["target"],
+        "mean": [format_value(i, v) for i, v in zip(h["indicator"], h["mean"], strict=True)],
+        "95% CI": [f"[{format_value(i, a)}, {format_value(i, b)}]"
+                   for i, a, b in zip(h["indicator"], h["ci_low"], h["ci_high"], strict=True)],
+        "result": h["result"],
+    }).to_string(index=False))
+    failed = int((h["result"] != "PASS").sum())
+    print(f"\n{len(h) - failed} passed, {failed} failed on the hold-out seeds"
+          + ("" if r.passed else ": the search FAILED (exit code 1)"))
+    print(f"wrote {r.out}/ ({', '.join(r.files)})")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -496,6 +587,36 @@ def build_parser() -> argparse.ArgumentParser:
                       help="print every indicator (effects.csv always has them all)")
     _study_flags(cmp_)
     cmp_.set_defaults(fn=cmd_compare)
+
+    for name, fn, what in (
+        ("calibrate", cmd_calibrate, "fit free fields to the targets (Optuna, common seeds, hold-out check)"),
+        ("optimise", cmd_optimise, "cheapest free settings that meet every target (Pareto front, hold-out)"),
+    ):
+        c = sub.add_parser(name, help=what)
+        c.add_argument("scenario")
+        c.add_argument("--targets", help="targets TOML (default: <scenario>.targets.toml beside it)")
+        c.add_argument("--free", action="append", metavar="PATH=LO:HI", required=True,
+                       help="a numeric field to search between LO and HI (integer fields: integers)")
+        if name == "optimise":
+            c.add_argument("--minimise", "--minimize", dest="minimise", required=True,
+                           metavar="[W*]NAME+...",
+                           help="cost to minimise: indicators, supervision_actions or --free fields, "
+                           "e.g. handler_hours+supervision_actions")
+        else:
+            c.add_argument("--weight", action="append", metavar="INDICATOR=W",
+                           help="weight of a target in the objective (default 1)")
+        c.add_argument("--seeds", default="1-10", help="seeds every candidate runs (default 1-10)")
+        c.add_argument("--holdout-seeds", metavar="SEEDS",
+                       help="fresh seeds of the final check (default: as many, after --seeds)")
+        c.add_argument("--budget", type=int, default=200 if name == "calibrate" else 150,
+                       help="candidates to evaluate (trials); a larger budget continues a search")
+        c.add_argument("--out", required=True,
+                       help="output folder; its journal.log makes the same command resume")
+        c.add_argument("--overwrite", action="store_true", help="replace a different search in --out")
+        c.add_argument("--sampler-seed", type=_seed, default=1, help="seed of the TPE sampler (default 1)")
+        c.add_argument("--lang", choices=("zh", "en", "both"), default="both", help="chart labels")
+        _executor_args(c)
+        c.set_defaults(fn=fn)
 
     exp = sub.add_parser("export", help="write a run folder's log or orders for other tools")
     exp.add_argument("run", help="run folder written by `hotline run --out`")
