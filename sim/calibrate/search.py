@@ -20,7 +20,6 @@ import copy
 import math
 import sys
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +39,8 @@ from sim.scenario import Scenario, ScenarioError, apply_override, from_dict, loa
 from sim.targets import Targets, default_targets_path, load_targets
 
 JOURNAL = "journal.log"
-STARTUP_TRIALS = 10  # TPE's random start (Optuna's default), after the enqueued current values
+STARTUP_TRIALS = 10
+REPEAT_CAP = 5  # at most this many trials asked per budgeted candidate in one pass  # TPE's random start (Optuna's default), after the enqueued current values
 
 
 @dataclass
@@ -255,11 +255,6 @@ def _suggest(trial: Any, free: list[FreeParam]) -> dict[str, float]:
     return out
 
 
-def _constraints(trial: Any) -> Sequence[float]:
-    # Optuna's convention: each value <= 0 when the constraint holds; a margin > 0 holds
-    return trial.user_attrs.get("constraints", [1.0])
-
-
 @dataclass
 class SearchRun:
     """What ``search`` did: the Optuna study, the evaluator and counts of this pass."""
@@ -282,9 +277,7 @@ def _open_study(p: Problem) -> tuple[Any, Any]:
                                 load_if_exists=True)
     # the sampler's seed moves on with the trials already in the journal: a resumed search
     # must not draw the same random start points again (same history, same proposals)
-    with warnings.catch_warnings():  # constraints_func is "experimental" in Optuna's terms
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study.sampler = _sampler(optuna, p, len(study.get_trials(deepcopy=False)))
+    study.sampler = _sampler(optuna, p, len(study.get_trials(deepcopy=False)))
     return study, storage
 
 
@@ -292,17 +285,29 @@ def _sampler(optuna: Any, p: Problem, n_trials: int) -> Any:
     return optuna.samplers.TPESampler(
         seed=p.sampler_seed + 7919 * n_trials,
         n_startup_trials=STARTUP_TRIALS,
-        constraints_func=_constraints if p.mode == "optimise" else None,
+        multivariate=True,  # models the fields jointly: fitted fields trade off (scale vs base)
     )
 
 
 def finished_trials(study: Any) -> list[Any]:
-    """Trials that count against the budget: complete, or failed other than by interruption."""
+    """Trials that count against the budget: complete, or failed other than by interruption,
+    one per distinct candidate (a candidate proposed again is answered from its runs, which
+    the store holds, and does not use up the budget)."""
     from optuna.trial import TrialState
 
-    return [t for t in study.get_trials(deepcopy=False)
-            if t.state == TrialState.COMPLETE
-            or (t.state == TrialState.FAIL and not t.user_attrs.get("interrupted"))]
+    seen: dict[tuple, Any] = {}
+    for t in study.get_trials(deepcopy=False):
+        if t.state == TrialState.COMPLETE or (
+                t.state == TrialState.FAIL and not t.user_attrs.get("interrupted")):
+            seen.setdefault(tuple(sorted(t.params.items())), t)
+    return list(seen.values())
+
+
+def space_size(free: list[FreeParam]) -> float:
+    """Number of distinct candidates: finite only when every free field is an integer."""
+    if not all(f.integer for f in free):
+        return math.inf
+    return float(np.prod([int(f.hi) - int(f.lo) + 1 for f in free]))
 
 
 def search(p: Problem, executor: str = "processes", jobs: int | None = None,
@@ -336,7 +341,12 @@ def search(p: Problem, executor: str = "processes", jobs: int | None = None,
                    f"{len(p.seeds)} seeds)", progress)
         evaluated = 0
         try:
-            while len(finished_trials(study)) < p.budget:
+            # repeats of known candidates cost no runs; the cap stops a sampler that proposes
+            # nothing new (a small integer space whose every point has been tried)
+            goal = min(p.budget, space_size(p.free))
+            asked = 0
+            while len(finished_trials(study)) < goal and asked < REPEAT_CAP * p.budget:
+                asked += 1
                 trial = study.ask()
                 params = _suggest(trial, p.free)
                 try:
@@ -350,8 +360,9 @@ def search(p: Problem, executor: str = "processes", jobs: int | None = None,
                 rec = ev.assess(frame, params)
                 for k, v in rec.items():
                     trial.set_user_attr(k, v)
-                trial.set_user_attr("constraints", [-m if math.isfinite(m) else 1e9
-                                                    for m in rec["margins"].values()])
+                # Optuna's convention: a constraint holds when its value is <= 0
+                for key, m in rec["margins"].items():
+                    trial.set_constraint(key, -m if math.isfinite(m) else 1e9)
                 study.tell(trial, rec["cost"] if p.mode == "optimise" else rec["objective"])
                 evaluated += 1
                 bar.update(1)
