@@ -52,6 +52,7 @@ def trials_chart(p: Problem, trials: pd.DataFrame, folder: Path, lang: str = "bo
                 label=tr(lang, "迄今最优", "best so far"))
         ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
         ax.set_yscale("symlog", linthresh=0.1)
+        ax.set_ylim(bottom=0)
         ax.set_ylabel(tr(lang, "目标函数 (容差单位²)", "objective (tolerance units²)"))
     ax.set_xlabel(tr(lang, "试验编号", "trial"))
     ax.legend(fontsize=8)
@@ -76,7 +77,7 @@ def profile_charts(p: Problem, trials: pd.DataFrame, ident: pd.DataFrame, folder
         if len(row):
             r = row.iloc[0]
             ax.axvspan(r["range_low"], r["range_high"], color=COLOURS[2], alpha=0.15,
-                       label=tr(lang, "可接受范围", "range where the targets hold"))
+                       label=tr(lang, "容差内范围 (目标函数≤1)", "range within tolerance (objective <= 1)"))
             ax.axvline(r["best"], color=COLOURS[5], lw=1.2, label=tr(lang, "最优值", "best"))
             verdict = tr(lang, "可识别" if r["identified"] else "不可识别",
                          "identified" if r["identified"] else "not identified by these targets")
@@ -84,6 +85,7 @@ def profile_charts(p: Problem, trials: pd.DataFrame, ident: pd.DataFrame, folder
             verdict = ""
         ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
         ax.set_yscale("symlog", linthresh=0.1)
+        ax.set_ylim(bottom=0)  # the objective is a mean of squares: never negative
         ax.set_xlim(f.lo, f.hi)
         ax.set_xlabel(f.path)
         ax.set_ylabel(tr(lang, "目标函数", "objective"))
