@@ -404,7 +404,10 @@ def _print_search(r: Any) -> None:
         }).to_string(index=False))
     if r.pareto is not None and len(r.pareto):
         print("\ncost-target trade-off (Pareto front: cost against the weakest target margin):")
-        print(r.pareto.drop(columns=["failing"]).round(4).to_string(index=False))
+        front = r.pareto.drop(columns=["failing", "uncertain"]).assign(
+            uncertain=[len([u for u in str(x).split(",") if u]) for x in r.pareto["uncertain"]])
+        print(front.rename(columns={"uncertain": "targets uncertain"}).round(4).to_string(index=False))
+        print("uncertain: targets whose 95 % CI straddles a bound (pareto.csv names them)")
     h = r.holdout
     print(f"\nhold-out check on fresh seeds {h['seeds'].iloc[0]}:")
     print(pd.DataFrame({

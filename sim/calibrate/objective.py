@@ -10,7 +10,7 @@ For each target the normalised distance ``d`` of the replication mean ``m``:
 
 The calibration objective is the weighted mean of ``d**2`` over the targets (0 when every mean
 sits on its value and inside its range; about 1 when the means sit at the edges of their
-tolerances).  The optimisation uses each target's *margin*: how far inside its bounds the mean
+tolerances) plus the number of failing targets, so it is <= 1 only when every target holds.  The optimisation uses each target's *margin*: how far inside its bounds the mean
 lies, in the same units (positive = the target holds); the weakest margin is the smallest.
 """
 
@@ -76,12 +76,18 @@ def scaled_targets(targets: Targets) -> list[Scaled]:
 
 
 def objective(means: dict[str, float], scaled: list[Scaled], weights: dict[str, float]) -> float:
-    """Weighted mean of the squared normalised distances; a target whose mean is NaN counts as
-    far away (distance 10), so a candidate that cannot compute an indicator is not chosen."""
+    """Weighted mean of the squared normalised distances, plus one for every target (of
+    positive weight) that fails: a candidate missing a range by a hair would otherwise score
+    better than one meeting every target near the edges of their tolerances, and the search
+    would settle outside the targets.  So the objective is <= 1 only when every target holds.
+    A target whose mean is NaN counts as far away (distance 10) and failing."""
     total = wsum = 0.0
+    failing = 0
     for s in scaled:
         w = weights.get(s.key, 1.0)
-        d = s.distance(means.get(s.key, math.nan))
+        mean = means.get(s.key, math.nan)
+        d = s.distance(mean)
         total += w * (100.0 if math.isnan(d) else d * d)
         wsum += w
-    return total / wsum if wsum else 0.0
+        failing += w > 0 and (math.isnan(mean) or not s.target.passes(mean))
+    return (total / wsum if wsum else 0.0) + failing

@@ -4,9 +4,8 @@
 are cut into bins (each integer its own bin for integer fields) and the profile is the lowest
 objective of the trials falling in each bin.
 
-**Identifiability**: the objective is *within tolerance* when it is at most 1 (the weighted
-mean squared normalised distance: the means sit, on average, within their tolerances; see
-``sim.calibrate.objective``).  A field's range is the span of its values over the trials
+**Identifiability**: the objective is *within tolerance* when it is at most 1: every target
+holds and the means sit, on average, within their tolerances (see ``sim.calibrate.objective``).  A field's range is the span of its values over the trials
 within tolerance; a range wider than half the field's bounds means the targets do not pin the
 field down ("not identified by these targets").  With no trial within tolerance nothing can be
 said, and every field is reported not identified.  The trials are where the search looked,
@@ -25,7 +24,7 @@ from sim.calibrate.search import Problem, complete
 
 PROFILE_BINS = 12
 IDENTIFIED_SHARE = 0.5
-WITHIN = 1.0  # objective within tolerance: mean squared normalised distance <= 1  # the rule: a range over more than half the bounds is not identified
+WITHIN = 1.0  # objective within tolerance: every target holds, mean squared distance <= 1  # the rule: a range over more than half the bounds is not identified
 
 
 def profile_table(p: Problem, trials: pd.DataFrame, value: str = "objective") -> pd.DataFrame:
