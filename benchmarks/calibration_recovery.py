@@ -26,7 +26,7 @@ BASE = REPO / "scenarios" / "yuelu_2021.toml"
 TARGETS = REPO / "scenarios" / "yuelu_2021.targets.toml"
 OFF = {  # field: (value in the start scenario, search bounds)
     "handling.scale": (1.5, (0.5, 2.0)),
-    "callback.satisfaction.base": (4.2, (3.0, 8.0)),
+    "callback.satisfaction.base": (4.1, (3.0, 8.0)),  # baseline 5.6 - 1.5
     "handling.extension_approval_probability": (0.5, (0.3, 1.0)),
     "mechanisms.one_list.misroute_probability_listed": (0.10, (0.0, 0.2)),
 }
