@@ -288,6 +288,9 @@ def _headline(study: Any) -> list[str]:
 
 def _print_study(study: Any, all_indicators: bool = False) -> None:
 
+    import pandas as pd
+
+    from sim.batch.ablation import COSTS, OUTCOMES, ablation_table, is_ablation
     from sim.summary import effects_for_people, format_value
 
     m = study.manifest
@@ -296,7 +299,16 @@ def _print_study(study: Any, all_indicators: bool = False) -> None:
         f"({study.computed} run now, {study.reused} reused) on {m['workers']} worker(s) "
         f"[{m['executor']}] in {study.wall_seconds:.1f} s"
     )
-    if study.effects is not None:
+    if study.effects is not None and is_ablation(study.effects["variant"]):
+        # the issue-13 table: mechanism x indicator (outcomes, then costs), paired 95 % CIs
+        with pd.option_context("display.width", 10_000, "display.max_columns", None,
+                               "display.max_colwidth", None):
+            for cols in (OUTCOMES, COSTS):
+                print(ablation_table(study.effects, cols).to_string(index=False))
+        print("cell: difference to the baseline [paired 95 % CI], * where the CI excludes zero; "
+              "rates in percentage points (pp), days are working days; "
+              "every indicator: effects.csv")
+    elif study.effects is not None:
         e = study.effects.dropna(subset=["diff"])
         if not all_indicators:
             e = e[e["indicator"].isin(_headline(study))]

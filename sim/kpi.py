@@ -69,6 +69,7 @@ INDICATORS: dict[str, tuple[str, str, str]] = {
     "warnings": ("预警数", "supervision warnings", "count"),
     "reminders": ("催办数", "supervision reminders", "count"),
     "criticisms": ("通报数", "public criticisms", "count"),
+    "supervision_actions": ("督办动作", "supervision actions (warnings + reminders + criticisms)", "count"),
     "capacity_moved": ("月调度调配", "handler-months lent by the monthly meeting", "count"),
     "capacity_months": ("月调度出借月数", "months in which the monthly meeting lent handlers", "count"),
     "plans": ("克难方案", "hard-case plans adopted", "count"),
@@ -452,6 +453,8 @@ def year_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Se
     k["warnings"] = int((acts == Act.WARN).sum())
     k["reminders"] = int((acts == Act.REMIND).sum())
     k["criticisms"] = int((acts == Act.CRITICISE).sum())
+    # the supervision team's spend (一支队伍): every action it logged, whatever its kind
+    k["supervision_actions"] = k["warnings"] + k["reminders"] + k["criticisms"]
     cap = events.loc[acts == Act.CAPACITY, "value"]
     k["capacity_moved"] = float(cap[cap > 0].sum())
     k["capacity_months"] = capacity_months(events, ctx)

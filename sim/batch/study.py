@@ -22,6 +22,7 @@ import pandas as pd
 
 from sim.batch import design as dsg
 from sim.batch import stats
+from sim.batch.ablation import ablation_table, is_ablation
 from sim.batch.executors import make_executor
 from sim.batch.runner import RunJob, lost_run, run_one
 from sim.batch.store import (
@@ -465,7 +466,8 @@ def effects_table(runs: pd.DataFrame, design: dsg.Design) -> pd.DataFrame:
 
 def write_outputs(result: StudyResult) -> None:
     """Write runs.parquet, summary.csv, effects.csv (+ effects_readable.csv, the same as text
-    for people, rate differences in pp), sensitivity.csv and manifest.json (last,
+    for people, rate differences in pp; + ablation.csv, the mechanism x indicator table, when
+    every variant is an ablation one), sensitivity.csv and manifest.json (last,
     each atomically): a folder with a manifest is a finished study."""
     import io
 
@@ -479,6 +481,9 @@ def write_outputs(result: StudyResult) -> None:
         write_atomic(out / "effects.csv", result.effects.to_csv(index=False).encode(BOM))
         readable = effects_for_people(result.effects, chinese=True)
         write_atomic(out / "effects_readable.csv", readable.to_csv(index=False).encode(BOM))
+        if is_ablation(result.effects["variant"]):
+            table = ablation_table(result.effects)
+            write_atomic(out / "ablation.csv", table.to_csv(index=False).encode(BOM))
     if result.sensitivity is not None:
         write_atomic(out / "sensitivity.csv", result.sensitivity.to_csv(index=False).encode(BOM))
     text = json.dumps(result.manifest, indent=2, ensure_ascii=False, default=str)
