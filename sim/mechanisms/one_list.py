@@ -4,7 +4,8 @@ Practice: the district's list of which department or street handles each kind of
 (权责清单), so the hotline dispatches right the first time.  Decision point: ``at_intake``
 (the probability that a dispatch reaches a wrong unit).  Off: the centre dispatches by
 judgement, misroutes more often, and the order comes back (退单) and is redispatched (改派),
-each hop costing time and satisfaction.
+each hop costing time and satisfaction (the counterfactual practice: dispatch by the operators'
+judgement).  Parameters, units and sources: docs/mechanisms.md.
 """
 
 from __future__ import annotations

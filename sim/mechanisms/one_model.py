@@ -4,7 +4,9 @@ Practice: the centre answers what it can itself from its knowledge base and runs
 dispatch meeting (月调度) that moves help to units that are falling behind.  Decision points:
 ``at_intake`` (which consultations the centre answers itself) and ``on_month`` (the meeting
 lends temporary handlers from a district pool to units with long queues, for a month).
-Off: every order goes to a unit and no capacity moves.
+Off, the counterfactual practice: the centre is a switchboard that transfers every order to a
+unit (转办), consultations included, and units work with their own establishment all year (no
+capacity moves).  Parameters, units and sources: docs/mechanisms.md.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ adopts a joint plan (一案一策) with the departments involved.  Decision poin
 topic's hard cases are resolved far more often, and faster), ``hurry_probability`` (a hard case
 without a plan cannot be hurried by its unit alone), ``next_change`` (a plan adopted at the
 next quarter changes how a hard case replied after it is resolved).  Off: no plan is ever
-made; hard cases are left to their units.
+made; hard cases are left to their units (the counterfactual practice: each unit on its own
+with the outside parties, no quarterly analysis).  Parameters, units and sources:
+docs/mechanisms.md.
 """
 
 from __future__ import annotations

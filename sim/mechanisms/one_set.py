@@ -5,8 +5,9 @@ league table; Changsha ranks on on-time reply, late sign-fors, send-backs and di
 callbacks (docs/design.md, sources).  Decision point: ``on_month``.  Each month units are
 scored on last month's declared indicators (``sim.port.UnitMonth``) with the weights below;
 the lowest-ranked share raise their effort (a speed factor on handling and lead times) for
-the next month, the others relax part of the way back.  Off: nobody is ranked and no unit
-changes its pace.
+the next month, the others relax part of the way back.  Off, the counterfactual practice: no
+monthly league table; nobody is ranked and no unit changes its pace because of a rank.
+Parameters, units and sources: docs/mechanisms.md.
 
 Recorded: each ranked unit's score as a ``SCORE`` system event (考核得分, at the end of the
 month scored, value = score; the league-table chart reads these; the ranking is the order of

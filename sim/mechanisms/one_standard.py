@@ -4,7 +4,7 @@ Practice: the district sets one set of reply limits by category (办理时限标
 Decision point: ``unit_limit_factor`` (the limit each unit works to).  Off: each unit keeps
 its own, looser limit (the standard's times a unit factor) and, working to that limit, takes
 longer (``handling.parkinson_elasticity``).  The on-time indicator is always judged against
-the unified standard.
+the unified standard.  Parameters, units and sources: docs/mechanisms.md.
 """
 
 from __future__ import annotations

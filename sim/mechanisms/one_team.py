@@ -8,7 +8,9 @@ working days (``chase_every_working_days``; 0 = never).  A warned order jumps it
 queue and its unit is more likely to hurry; a warned order in hand that is heading past its
 deadline (a hard case's outside parties), and a reminded or criticised one, has its remaining
 outside wait cut (``remind_speedup``): the unit presses the other parties.  Off, or with zero
-inspectors: nobody chases.
+inspectors, the counterfactual practice: no dedicated team; units still plan to their
+deadlines and hurry what can be done in time, but nobody warns, reminds or criticises.
+Parameters, units and sources: docs/mechanisms.md.
 
 Decision points: ``on_deadline`` (a deadline set or moved: the warning's due time),
 ``on_wait`` (an order that stays open until its warning goes on the list), ``next_change``
