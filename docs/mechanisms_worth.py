@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                        f"{study.reused} reused) in {wall:.0f} s wall on {dt.date.today()} "
                        f"(load average {load:.1f} at the end, machine shared).")
     write_doc(render(effects, notes))
-    print(f"wrote {DOC.relative_to(ROOT)} ({', '.join(names)})")
+    print(f"wrote {DOC} ({', '.join(names)})")
     return 0
 
 
