@@ -118,17 +118,21 @@ class SeedOutcome:
 
 
 def indicators(cols: dict[str, np.ndarray], first_carried: int, n_carried: int, days: int,
-               n_units: int) -> SeedOutcome:
+               n_units: int, origin: float = 0.0) -> SeedOutcome:
     """The window's indicators from a warm-started run's event log (columns of ``EventLog``).
 
     Backlog at the end of day d: carried-in + arrivals - closes + reopens before 24 d.
     Missed deadline: a reply in the window after its deadline, or an order replied-to not at
     all whose deadline in force (SNAPSHOT, SIGN by the responsible unit, REOPEN, approved
-    EXTEND) passed before the window's end; counted for the unit holding it."""
-    order, act, time = cols["order"], cols["activity"], cols["time"]
-    unit, due, outcome = cols["unit"], cols["due"], cols["outcome"]
+    EXTEND) passed before the window's end; counted for the unit holding it.
+
+    ``origin``: the window's start in the log's hours (a cold run's log read as the truth of
+    a backtest; a warm-started run's window starts at 0)."""
+    order, act, time = cols["order"], cols["activity"], cols["time"] - origin
+    unit, due, outcome = cols["unit"], cols["due"] - origin, cols["outcome"]
     horizon = days * 24.0
-    inw = time < horizon
+    before_end = time < horizon
+    inw = before_end & (time >= 0.0)
     ends = 24.0 * np.arange(1, days + 1)
     carried = order >= first_carried
 
@@ -148,7 +152,7 @@ def indicators(cols: dict[str, np.ndarray], first_carried: int, n_carried: int, 
     np.add.at(missed_carried, unit[late & carried], 1)
     # unreplied at the end with a deadline passed: the last lifecycle event per order
     ev = pd.DataFrame({"order": order, "act": act, "time": time, "unit": unit, "due": due, "outcome": outcome})
-    ev = ev[inw & (order >= 0) & ~np.isin(act, [Act.WARN, Act.REMIND, Act.CRITICISE, Act.WORK])]
+    ev = ev[before_end & (order >= 0) & ~np.isin(act, [Act.WARN, Act.REMIND, Act.CRITICISE, Act.WORK])]
     last = ev.groupby("order", sort=False).tail(1)
     pending = last[last["act"].isin([Act.SNAPSHOT, Act.SIGN, Act.START, Act.EXTEND, Act.SENDBACK,
                                      Act.REOPEN, Act.ESCALATE])]
@@ -163,11 +167,13 @@ def indicators(cols: dict[str, np.ndarray], first_carried: int, n_carried: int, 
     np.add.at(missed, overdue.to_numpy(), 1)
     np.add.at(missed_carried, overdue[overdue.index >= first_carried].to_numpy(), 1)
     closes = close & inw
+    early = (time < 0.0) & ~carried  # (a cold run's orders open at the origin, read as the truth)
+    open_at_origin = int((arrive & early).sum() - (close & early).sum() + (reopen & early).sum())
     return SeedOutcome(
         backlog=backlog, replies=int(reply.sum()), on_time_replies=int(on_time.sum()),
         closes=int(closes.sum()), carried_closed=int((closes & carried).sum()),
         missed=missed, missed_carried=missed_carried,
-        orders=int(n_carried + (arrive & inw & ~carried).sum()),
+        orders=int(n_carried + open_at_origin + (arrive & inw & ~carried).sum()),
     )
 
 
