@@ -70,3 +70,60 @@ def _row(prefix: str, outs: list[SeedOutcome]) -> dict[str, float]:
         for u in range(len(outs[0].missed)):
             out[f"{prefix}_missed_u{u}"] = float(outs[0].missed[u])
     return out
+
+
+def summarise(df: pd.DataFrame, units: int) -> pd.DataFrame:
+    """Pooled figures of a backtest: the 90 % band's coverage of the truth's backlog at the
+    window's end, and the mean absolute error of the backlog and of the per-unit missed
+    deadlines, for the warm start and (if run) the naive cold start."""
+    rows = []
+    for method in ("warm", "naive"):
+        if f"{method}_backlog" not in df:
+            continue
+        cover = ((df["truth_backlog"] >= df[f"{method}_backlog_p05"])
+                 & (df["truth_backlog"] <= df[f"{method}_backlog_p95"])).mean()
+        missed = np.mean([(df[f"truth_missed_u{u}"] - df[f"{method}_missed_u{u}"]).abs().mean()
+                          for u in range(units)])
+        rows.append({"method": method, "band_coverage_backlog": cover,
+                     "mae_backlog": (df["truth_backlog"] - df[f"{method}_backlog"]).abs().mean(),
+                     "bias_backlog": (df[f"{method}_backlog"] - df["truth_backlog"]).mean(),
+                     "mae_replies": (df["truth_replies"] - df[f"{method}_replies"]).abs().mean(),
+                     "mae_missed_per_unit": missed})
+    return pd.DataFrame(rows)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m sim.forecast.backtest SCENARIO --truths 101-110 --dates 2021-03-01,...``"""
+    import argparse
+
+    import sim
+
+    p = argparse.ArgumentParser(prog="python -m sim.forecast.backtest", description=__doc__)
+    p.add_argument("scenario")
+    p.add_argument("--truths", default="101-110", help="truth seeds, a range A-B")
+    p.add_argument("--dates", required=True, help="snapshot dates, comma-separated YYYY-MM-DD")
+    p.add_argument("--days", type=int, default=30)
+    p.add_argument("--seeds", default="1-10", help="forecast seeds, a range A-B")
+    p.add_argument("--warmup", type=int, default=60, help="naive cold start: days of warm-up (0: none)")
+    p.add_argument("--horizon", type=int, help="run.horizon_days of the truth (default: the scenario's)")
+    p.add_argument("--out", help="CSV of the rows")
+    a = p.parse_args(argv)
+
+    def seeds(text: str) -> list[int]:
+        lo, _, hi = text.partition("-")
+        return list(range(int(lo), int(hi or lo) + 1))
+
+    over = {"run.horizon_days": a.horizon} if a.horizon else {}
+    scn = sim.load_scenario(a.scenario, overrides=over)
+    dates = [dt.date.fromisoformat(d) for d in a.dates.split(",")]
+    df = backtest(scn, seeds(a.truths), dates, a.days, seeds(a.seeds), a.warmup or None)
+    if a.out:
+        df.to_csv(a.out, index=False)
+    pd.set_option("display.width", 200)
+    print(f"# backtest {scn.name}: truths {a.truths}, {len(dates)} dates, {a.days} days, seeds {a.seeds}, "
+          f"naive warm-up {a.warmup} days; {len(df)} (truth, date) pairs")
+    print(summarise(df, len(scn.units)).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
