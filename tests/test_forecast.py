@@ -161,3 +161,31 @@ def test_run_forecast_paired_same_seeds(small75, snapshot):
     res = run_forecast(small75, snapshot, SNAP_DAY, 10, [1, 2], {"same": {"handling.scale": 1.0}})
     for a, b in zip(res["base"], res["same"], strict=True):
         assert np.array_equal(a.backlog, b.backlog)
+
+
+def test_open_export_file(tmp_path, small75):
+    """--open FILE: the orders export of a run, cut to what was known at the date, gives the
+    same open orders as the run folder's snapshot (the stages as the export can tell them)."""
+    from sim.cli import main as cli
+
+    run = tmp_path / "run"
+    res = sim.simulate(small75, seed=7)
+    res.save(run)
+    assert cli(["export", str(run), "--format", "orders-csv", "--out", str(tmp_path / "all.csv")]) == 0
+    df = pd.read_csv(tmp_path / "all.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    key = {c.split()[-1]: c for c in df.columns}
+    cut = "2021-01-31 00:00:00"
+    df = df[df[key["dispatched_at"]] < cut].copy()
+    for k in ("signed_at", "replied_at", "closed_at"):
+        df.loc[df[key[k]] >= cut, key[k]] = ""
+    df.loc[df[key["closed_at"]] == "", key["status"]] = "办理中 open"
+    df.to_csv(tmp_path / "open.csv", index=False, encoding="utf-8-sig")
+    from sim.forecast.openfile import read_open_orders
+
+    table, problems = read_open_orders(tmp_path / "open.csv", SNAP_DAY, small75)
+    snap = from_events(res.events, res.cases, res.context.cal.to_hours(SNAP_DAY))
+    assert not problems and sorted(table["order"]) == sorted(snap["order"])
+    out = tmp_path / "fc"
+    assert cli(["forecast", str(SMALL), "--open", str(tmp_path / "open.csv"), "--from", "2021-01-31",
+                "--days", "10", "--seeds", "1-2", "--out", str(out)]) == 0
+    assert (out / "daily.csv").exists()
