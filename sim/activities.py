@@ -27,6 +27,9 @@ class Act(IntEnum):
     CRITICISE = 13  # 通报: long overdue, publicly criticised
     WORK = 14  # 附加办理: handler time a policy books on an order (value = handler-hours)
     ESCALATE = 15  # 提级督办: the n-th reopen escalates the order (due = the round's deadline)
+    # a forecast's carried-in order, at time 0 (sim.forecast): due = the deadline in force,
+    # value = its age (clock hours since arrival), outcome = its stage (sim.forecast.snapshot.STAGES)
+    SNAPSHOT = 16
     # system events (order = -1): what the mechanisms did
     CAPACITY = 20  # 月调度: temporary handlers moved to a unit (value = change)
     ASSESS = 21  # 考核: monthly assessment adjusts a unit's effort (value = speed factor)
@@ -53,6 +56,7 @@ ACTIVITY_NAMES = {
     Act.CRITICISE: "criticise",
     Act.WORK: "work",
     Act.ESCALATE: "escalate",
+    Act.SNAPSHOT: "snapshot",
     Act.CAPACITY: "capacity",
     Act.ASSESS: "assess",
     Act.PLAN: "plan",
@@ -76,6 +80,7 @@ ACTIVITY_CHINESE = {
     Act.CRITICISE: "通报",
     Act.WORK: "附加办理",
     Act.ESCALATE: "提级督办",
+    Act.SNAPSHOT: "结转",
     Act.CAPACITY: "月调度",
     Act.ASSESS: "考核",
     Act.PLAN: "克难方案",
@@ -111,11 +116,15 @@ NEXT = {
     Act.CLOSE: {Act.REOPEN},
     Act.REOPEN: {Act.START, Act.ESCALATE},
     Act.ESCALATE: {Act.START},  # the escalated round is handled like any other, with priority
+    # a forecast's carried-in order (sim.forecast) resumes at its stage: any step may follow
+    Act.SNAPSHOT: {Act.SIGN, Act.RETURN, Act.REDISPATCH, Act.START, Act.REPLY, Act.SENDBACK,
+                   Act.CALLBACK, Act.CLOSE},
 }
+NEXT[None] = NEXT[None] | {Act.SNAPSHOT}
 
 # Side activities do not move the order; they may happen while it awaits its reply.
 SIDE = {Act.EXTEND, Act.WARN, Act.REMIND, Act.CRITICISE}
-SIDE_ALLOWED_AFTER = {Act.SIGN, Act.START, Act.SENDBACK, Act.REOPEN, Act.ESCALATE}
+SIDE_ALLOWED_AFTER = {Act.SIGN, Act.START, Act.SENDBACK, Act.REOPEN, Act.ESCALATE, Act.SNAPSHOT}
 # Policy work (e.g. 先行联系, a first call to the citizen) may fall at any time after arrival.
 ANYTIME = {Act.WORK}
 

@@ -1,5 +1,5 @@
 """The ``hotline`` command: run, check, sweep, compare, calibrate, optimise, export, fit, schema,
-plot, report.
+forecast, plot, report.
 
 Errors a user can fix (a bad scenario, a missing file, an unwritable folder) print one line
 naming the file and the field, and exit with status 2: no traceback.
@@ -482,6 +482,40 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_forecast(args: argparse.Namespace) -> int:
+    """Warm-started runs from the orders open at a date (docs/forecast.md)."""
+    import sim
+    from sim.forecast.command import open_orders_from, parse_date, print_summary
+    from sim.forecast.output import write_forecast
+    from sim.forecast.run import ForecastInputError, check_open_orders, run_forecast
+    from sim.plots.forecast import forecast_charts
+
+    out = Path(args.out)
+    _check_writable(out)
+    scn = sim.load_scenario(args.scenario)
+    if args.days < 1 or args.days > 366:
+        raise UserError(f"--days {args.days}: expected 1 to 366 calendar days")
+    seeds = parse_seeds(args.seeds)
+    variants = {item: _parse_sets([item]) for item in args.set or []}
+    try:
+        start = parse_date(args.start, "--from") if args.start else None
+        table, start, problems, source = open_orders_from(args.open, start, scn)
+        table, more = check_open_orders(table, scn)
+        problems += more
+        for line in problems:
+            print(f"hotline: warning: --open: {line}; left out", file=sys.stderr)
+        results = run_forecast(scn, table, start, args.days, seeds, variants)
+    except ForecastInputError as e:
+        raise UserError(str(e)) from None
+    manifest = {"scenario": scn.name, "seeds": args.seeds, "from": str(start), "days": args.days,
+                "open": source, "carried_in": len(table), "left_out": len(problems),
+                "variants": {"base": {}, **variants}}
+    tables = write_forecast(out, results, start, [u.name for u in scn.units], table, manifest)
+    forecast_charts(tables["daily"], tables["units"], out, manifest)
+    print_summary(tables, len(table), start, args.days, out)
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from sim.reference import reference_markdown
 
@@ -662,6 +696,18 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print the scenario field reference (Markdown)")
     schema.add_argument("--out", help="write it to this file instead")
     schema.set_defaults(fn=cmd_schema)
+    fc = sub.add_parser("forecast", help="forecast the next days from the orders open at a date (docs/forecast.md)")
+    fc.add_argument("scenario", help="scenario TOML (its demand, units and rules from --from on)")
+    fc.add_argument("--open", required=True, metavar="RUN_FOLDER@DATE|FILE",
+                    help="the open orders: a run folder's snapshot at a date, or an export "
+                    "(.csv/.xlsx) in the orders export format")
+    fc.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day of the forecast")
+    fc.add_argument("--days", type=int, default=30, help="calendar days to forecast (default 30)")
+    fc.add_argument("--seeds", default="1-30", help="seeds (default 1-30)")
+    fc.add_argument("--set", action="append", metavar="PATH=VALUE",
+                    help="a variant compared with the base on the same seeds (repeatable: one variant each)")
+    fc.add_argument("--out", required=True, help="forecast folder to write")
+    fc.set_defaults(fn=cmd_forecast)
     for name, fn, what in (
         ("plot", cmd_plot, "draw the charts of a run, sweep or comparison folder into FOLDER/charts/"),
         ("report", cmd_report, "write FOLDER/report.html, one self-contained file with the charts"),

@@ -1,0 +1,303 @@
+"""The warm start: a run that begins with the orders open at its start, each resumed at its
+stage, beside the scenario's new arrivals from the start on.
+
+``WarmModel`` extends the engine's ``Model`` and changes nothing of it: a cold run (no open
+orders) is the engine's run, event for event.  The carried-in orders get ids after every
+generated order, a SNAPSHOT event at time 0 and ``carried_in = 1`` in the case table.
+
+Remaining durations are drawn without length bias (an order still open at the snapshot is a
+long one): each drawn duration is conditioned on the time already spent, S | S > age
+(docs/forecast.md, "What is conditioned"):
+
+* in handling (and extended): the round's handler effort E and lead time L (and the hidden
+  hard-case flag, with its prior share for the category) are drawn jointly from the model
+  conditioned on E + L > age (rejection, then an exact lognormal tail draw for L when the
+  age is far in the tail); what remains of E occupies a handler, then what remains of L;
+* replied, awaiting the callback: the callback's window and attempts are drawn conditioned
+  on the callback falling after the snapshot (rejection; past the tries: at the snapshot);
+* the centre's own answer: lognormal conditioned on exceeding the age (exact tail draw);
+* sign-for, return and redispatch delays are exponential: memoryless, so conditioning on the
+  age gives a fresh draw of the same law;
+* waiting for a handler: no drawn duration; the order queues from time 0 by its deadline,
+  and the caseload rules (priority queues) decide when it starts.
+
+Every draw of the warm start comes from streams of its own (``warm.*``), so the new orders'
+draws are those of the same seed's cold run (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+
+from sim.activities import CENTRE, Act
+from sim.log import EventLog
+from sim.model.engine import Model
+from sim.model.lifecycle import FATE_BITS
+from sim.model.units import occupy
+from sim.port import IntakeDecisions, Order
+from sim.scenario import CATEGORIES, Scenario
+
+from .snapshot import STAGE_CODE
+
+ALL_FATE = sum(FATE_BITS.values())  # a carried-in order has no fate draws of its own left
+REJECTION_TRIES = 1000
+_NORMAL = NormalDist()
+
+
+def _tail_normal(u: float, c: float) -> float:
+    """A standard normal draw conditioned on exceeding ``c`` (inverse CDF, from uniform ``u``)."""
+    p = _NORMAL.cdf(c)
+    q = p + u * (1.0 - p)
+    if q >= 1.0 - 1e-15:  # far in the tail: the bound itself
+        return c
+    return _NORMAL.inv_cdf(max(q, 1e-15))
+
+
+class WarmModel(Model):
+    """A run of ``scn`` (starting at the snapshot: ``run.start`` is the snapshot's day) with the
+    open orders ``open_orders`` (``sim.forecast.snapshot.COLUMNS``; times in hours relative
+    to the start) carried in."""
+
+    def __init__(self, scn: Scenario, seed: int, open_orders: pd.DataFrame,
+                 ages_hours: np.ndarray, working_hours_before: Callable[[float], float],
+                 stream_to: str | Path | None = None) -> None:
+        """``ages_hours``: per row of ``open_orders``, the time its stage has lasted at the
+        start, in the units the model draws it in (working hours; clock hours for an urgent
+        order, and for the centre's answer); ``working_hours_before(t)``: the working hours
+        from ``t`` < 0 to the start (the run's calendar begins at the start)."""
+        super().__init__(scn, seed, stream_to)
+        self.open_orders = open_orders.reset_index(drop=True)
+        self.stage_ages = np.asarray(ages_hours, dtype=float)
+        self._before = working_hours_before
+        self.first_carried = int(len(self.orders))  # carried-in ids follow every generated order
+
+    def run(self) -> EventLog:
+        self._schedule_carried()
+        log = super().run()
+        self._carried_cases(log)
+        log.meta["carried_in"] = int(len(self.open_orders))
+        return log
+
+    # -- the carried-in orders -------------------------------------------------------------------
+    def _schedule_carried(self) -> None:
+        """Resume each open order at its stage, in the order the caseload rules would take
+        them: handler work in progress first (it holds handlers), then the queue by deadline."""
+        table = self.open_orders
+        stage_rank = {"handling": 0, "extended": 0, "waiting": 1, "reopened": 1}
+        rank = table["stage"].map(stage_rank).fillna(2).to_numpy()
+        due = table["due"].fillna(np.inf).to_numpy()
+        for k in np.lexsort((due, rank)):
+            row = table.iloc[int(k)]
+            self._resume(int(k), row, float(self.stage_ages[k]))
+
+    def _new_order(self, k: int, row: pd.Series) -> Order:
+        o = Order(self.first_carried + k, int(row["category"]), int(bool(row["urgent"])), int(row["topic"]),
+                  0, int(row["responsible"]))
+        o.arrival = float(row["arrival"])
+        o.unit = int(row["unit"])
+        o.used = ALL_FATE
+        o.hops, o.reopens, o.round = int(row["hops"]), int(row["reopens"]), int(row["rounds"])
+        o.escalated = bool(row["escalated"])
+        sign_due = float(row["sign_due"])
+        o.sign_due = sign_due if math.isfinite(sign_due) else math.inf
+        # the hidden hard-case flag: its prior share (the handling draw conditions it on the age)
+        share = getattr(self.scn.demand.hard_share, CATEGORIES[o.category])
+        o.hard = int(self.streams["warm.hard"].uniform() < share)
+        return o
+
+    def _set_dues(self, o: Order, due: float, extensions_used: int) -> None:
+        """The deadline in force (the standard's) and the unit's, as ``set_reply_dues`` sets
+        them, from the snapshot's deadline instead of a new round's."""
+        lc = self.lifecycle
+        factor = lc.limit_factor[o.unit] if o.unit >= 0 else 1.0
+        o.due_std = due
+        if o.urgent or o.unit < 0:
+            o.due_unit = due if factor == 1.0 else due + (factor - 1.0) * self.scn.time_limits.reply_urgent_hours
+        else:
+            # the unit's working clock of the deadline (negative: already past at the start)
+            clock = self.cal.working_clock(due) if due >= 0 else -self._before(due)
+            extra = (factor - 1.0) * lc.reply_limit_wd[o.category] * lc.hpd
+            o.due_unit_clock = clock + extra
+            o.due_unit = due if extra == 0.0 else self.cal.at_working_clock(o.due_unit_clock)
+        o.extensions_left = max(0, self.scn.time_limits.max_extensions - extensions_used)
+        o.reply_at = math.inf
+        for on_deadline in lc._on_deadline:
+            on_deadline(o)
+
+    def _resume(self, k: int, row: pd.Series, age: float) -> None:
+        o = self._new_order(k, row)
+        stage = str(row["stage"])
+        due = float(row["due"])
+        self.log.record(o.id, Act.SNAPSHOT, 0.0, o.unit, due, value=-o.arrival, outcome=STAGE_CODE[stage])
+        lc = self.lifecycle
+        if stage == "unsigned":
+            self._resume_unsigned(o, str(row["detail"]))
+        elif stage == "centre":
+            o.due_std = o.due_unit = due
+            self.schedule(self._centre_answer(age), lc.centre_reply, o)
+        elif stage in ("waiting", "reopened"):
+            self._set_dues(o, due, int(row["extensions"]))
+            lc.request(o, 0.0, self.cal.working_clock(0.0))
+            if o.escalated:
+                lc.raise_priority(o)
+        elif stage in ("handling", "extended"):
+            self._set_dues(o, due, int(row["extensions"]))
+            self._resume_handling(o, age)
+        elif stage == "replied":
+            o.due_std = o.due_unit = due
+            o.reply_at = float(row["since"])
+            o.late_days = 0.0 if not (o.reply_at > due) else (o.reply_at - due) / 24.0
+            self._resume_replied(o, age)
+        else:  # pragma: no cover - the snapshot's stages are checked before
+            raise ValueError(f"unknown stage {stage}")
+
+    def _resume_unsigned(self, o: Order, detail: str) -> None:
+        lc, s, r = self.lifecycle, self.scn.signing, self.scn.routing
+        u = self.streams["warm.sign"].uniform()
+        if detail == "return":  # signed by a wrong unit: it returns the order (exponential, memoryless)
+            self.schedule(self.cal.add_working_hours(0.0, -r.return_working_hours * math.log1p(-u)), lc.return_order, o)
+        elif detail == "redispatch":
+            self.schedule(-r.redispatch_hours * math.log1p(-u), lc.redispatch, o)
+        elif o.urgent:
+            self.schedule(-s.urgent_mean_hours * math.log1p(-u), lc.sign, o)
+        else:
+            self.schedule(self.cal.add_working_hours(0.0, -s.mean_working_hours * math.log1p(-u)), lc.sign, o)
+
+    def _centre_answer(self, age: float) -> float:
+        """Clock hours from the start to the centre's answer: lognormal (sigma 0.5, the
+        intake's) conditioned on exceeding ``age``."""
+        decisions = IntakeDecisions(direct=np.zeros(0, dtype=bool))
+        empty = np.zeros(0)
+        for at_intake in self.port.hooks["at_intake"]:
+            at_intake(decisions, empty.astype(np.int8), empty.astype(bool), empty)
+        median = max(decisions.answer_hours_median, 1e-9)
+        c = math.log(max(age, 1e-12) / median) / 0.5
+        z = _tail_normal(self.streams["warm.centre"].uniform(), c)
+        return max(0.0, median * math.exp(0.5 * z) - age)
+
+    def _effort_lead(self, o: Order, unit) -> tuple[float, float]:
+        """One draw of the round's effort and lead time (hours), as ``Lifecycle.start`` and
+        ``lead_time`` draw them, from the warm start's streams."""
+        lc = self.lifecycle
+        z = self.streams["warm.effort"].normal()
+        if lc.exponential_effort:
+            effort = -lc.effort_median / math.log(2.0) * math.log(0.5 * math.erfc(z / math.sqrt(2.0)))
+        else:
+            effort = lc.effort_median * math.exp(lc.effort_sigma * z)
+        effort *= lc.handling_scale * lc.kind_effort[unit.index] * lc.topic_effort[o.topic] / unit.speed
+        if o.round > 0:
+            effort *= lc.reopen_lead_factor
+        return effort, self._lead(o, unit, self.streams["warm.lead"].normal())
+
+    def _lead(self, o: Order, unit, z: float) -> float:
+        lc, h = self.lifecycle, self.scn.handling
+        median = h.urgent_lead_median_hours if o.urgent else lc.lead_median_hours[o.category]
+        return median * math.exp(lc.lead_sigma * z) * self._lead_factor(o, unit)
+
+    def _lead_factor(self, o: Order, unit) -> float:
+        lc, h = self.lifecycle, self.scn.handling
+        f = lc.handling_scale / unit.speed
+        factor = lc.limit_factor[unit.index]
+        if factor != 1.0:
+            f *= factor**h.parkinson_elasticity
+        if o.round > 0:
+            f *= h.reopen_lead_factor
+        if o.hard:
+            hard = h.hard_lead_multiplier
+            for hard_case_lead_factor in lc._hard_lead:
+                hard = hard_case_lead_factor(o, hard)
+            f *= hard
+        return f
+
+    def _resume_handling(self, o: Order, age: float) -> None:
+        """A round in a handler's hands for ``age`` hours: (hard, E, L) drawn conditioned on
+        E + L > age; the rest of E holds a handler, then the rest of L runs."""
+        unit = self.units[o.unit]
+        share = getattr(self.scn.demand.hard_share, CATEGORIES[o.category])
+        effort = lead = 0.0
+        for _ in range(REJECTION_TRIES):
+            effort, lead = self._effort_lead(o, unit)
+            if effort + lead > age:
+                break
+            o.hard = int(self.streams["warm.hard"].uniform() < share)  # the flag is redrawn with the rest
+        else:  # far in the tail: a hard case (if any can be), L drawn exactly from L > age - E
+            o.hard = int(share > 0)
+            scale = self._lead(o, unit, 0.0)
+            c = math.log(max(age - effort, 1e-12) / scale) / max(self.lifecycle.lead_sigma, 1e-12)
+            lead = scale * math.exp(self.lifecycle.lead_sigma * _tail_normal(self.streams["warm.lead"].uniform(), c))
+        o.handling = True
+        o.started_at = -age
+        if o.urgent:
+            effort_end = max(0.0, effort - age)
+            o.lead_end = effort + lead - age
+        else:
+            effort_end = self.cal.add_working_hours(0.0, effort - age) if effort > age else 0.0
+            o.lead_end = self.cal.add_working_hours(0.0, effort + lead - age)
+        if effort_end > 0.0:
+            occupy(unit, effort_end)
+        o.effort_end = effort_end
+        self.lifecycle.plan_reply(o, 0.0)
+
+    def _resume_replied(self, o: Order, age: float) -> None:
+        """Replied ``age`` hours ago: the review (if still due) and the callback, drawn
+        conditioned on falling after the start."""
+        lc = self.lifecycle
+        review_at = o.reply_at + lc.review_delay
+        if review_at >= 0.0 and self.streams["warm.review"].uniform() < lc.sendback_p:
+            self.schedule(review_at, lc.sendback, o)
+            return
+        after = max(review_at, o.reply_at)
+        if lc.method != "manual":  # (sms, sampled: their own laws, from the start; docs/forecast.md)
+            lc.schedule_callback(o, max(after, 0.0))
+            return
+        cb = self.scn.callback
+        when, reached = 0.0, False
+        for _ in range(REJECTION_TRIES):
+            offset = self.streams["warm.window"].uniform() * lc.window_hours
+            needed = int(lc._attempts_needed(np.array([self.streams["warm.reach"].uniform()]))[0])
+            if after >= 0.0:
+                first, attempts_done = self.cal.next_working_day_start(after) + offset, 0
+            else:  # attempts on the working days before the start were made (and missed)
+                first = self.cal.next_working_day_start(-1e-9) + offset
+                attempts_done = int(self._before(after) // self.cal.hours_per_day)
+            attempts, reached = (needed, True) if needed else (cb.attempts, False)
+            left = attempts - attempts_done
+            if left >= 1:
+                when = self.cal.add_working_days(first, left - 1) if left > 1 else first
+                break
+        else:
+            when, reached = 0.0, False
+        if when >= self.horizon:
+            return
+        if reached:
+            lc.callback_reached(o, when)
+        else:
+            lc.callback_unreached(o, when)
+
+    def _carried_cases(self, log: EventLog) -> None:
+        """Append the carried-in orders to the case table, with ``carried_in = 1``."""
+        t = self.open_orders
+        n = len(t)
+        cases = log.cases
+        cases["carried_in"] = np.zeros(len(cases["order"]), dtype=np.int8)
+        extra = {
+            "order": np.arange(self.first_carried, self.first_carried + n, dtype=np.int32),
+            "category": t["category"].to_numpy(np.int8),
+            "urgent": t["urgent"].to_numpy(bool),
+            "topic": t["topic"].to_numpy(np.int16),
+            "channel": t["channel"].to_numpy(np.int8),
+            "hard": np.zeros(n, dtype=bool),  # (hidden: not known at the snapshot)
+            "responsible": t["responsible"].to_numpy(np.int16),
+            "carried_in": np.ones(n, dtype=np.int8),
+        }
+        for name, values in extra.items():
+            cases[name] = np.concatenate([np.asarray(cases[name]), values.astype(np.asarray(cases[name]).dtype)])
+
+
+__all__ = ["CENTRE", "WarmModel"]

@@ -1,0 +1,191 @@
+"""``hotline forecast`` (issue 16): the warm start from open orders, its backtest against the
+run it was snapshotted from, the conditioning on age, the CLI and bad input.
+
+Budget: about 40 s on 2 cores (the backtest's ~60 small runs dominate)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import sim
+from sim.activities import Act, check_path
+from sim.cli import main
+from sim.forecast.backtest import backtest
+from sim.forecast.run import forecast_scenario, prepare, run_forecast
+from sim.forecast.snapshot import STAGES, from_events
+from sim.forecast.warm import WarmModel
+from sim.model.engine import Model
+
+SMALL = Path(__file__).parent / "scenarios" / "small.toml"
+SNAP_DAY = dt.date(2021, 1, 31)
+
+
+@pytest.fixture(scope="module")
+def small75() -> sim.Scenario:
+    """small.toml run for 75 days: a snapshot at day 30 has 30 days of truth after it."""
+    return sim.load_scenario(SMALL, overrides={"run.horizon_days": 75})
+
+
+@pytest.fixture(scope="module")
+def snapshot(small75) -> pd.DataFrame:
+    res = sim.simulate(small75, seed=7)
+    return from_events(res.events, res.cases, res.context.cal.to_hours(SNAP_DAY))
+
+
+def test_cold_run_unchanged_by_warm_start(small75):
+    """With no open orders the warm start is the engine's cold run, event for event."""
+    cold = Model(small75, 3).run().columns()
+    empty = from_events(pd.DataFrame({k: [] for k in cold}), pd.DataFrame({"order": []}), 0.0)
+    warm = WarmModel(small75, 3, empty, np.zeros(0), lambda t: 0.0).run().columns()
+    for name in cold:
+        assert np.array_equal(cold[name], warm[name], equal_nan=True), name
+
+
+def test_snapshot_and_carried_in_marked(small75, snapshot):
+    """Every open order is at a known stage with its age; in the warm run each has one SNAPSHOT
+    event at time 0, carried_in = 1 in the case table, and a legal path."""
+    assert len(snapshot) > 20
+    assert set(snapshot["stage"]) <= set(STAGES)
+    assert (snapshot["arrival"] <= 0).all() and (snapshot["since"] <= 0).all()
+    scn_f = forecast_scenario(small75, SNAP_DAY, 20)
+    prep = prepare(scn_f, snapshot)
+    model = WarmModel(scn_f, 1, snapshot, prep.ages, prep.before)
+    log = model.run()
+    cols = log.columns()
+    snap = cols["activity"] == Act.SNAPSHOT
+    assert snap.sum() == len(snapshot) and (cols["time"][snap] == 0).all()
+    assert (cols["order"][snap] >= model.first_carried).all()
+    cases = pd.DataFrame(log.cases)
+    assert cases["carried_in"].sum() == len(snapshot)
+    ev = pd.DataFrame(cols)
+    ev = ev[ev["order"] >= 0].sort_values(["order", "time"], kind="stable")
+    for oid, g in ev.groupby("order"):
+        problem = check_path(g["activity"].tolist())
+        assert problem is None, (oid, problem)
+
+
+def test_backtest_unbiased(small75):
+    """Snapshot simulated truths at day 30, forecast 30 days on other seeds, compare the backlog
+    at day 30 and the replies in the window with what each truth did.
+
+    Tolerance: if the forecast is right, each truth is a draw from the forecast distribution,
+    so the error truth - forecast mean has variance sd^2 (1 + 1/K) (sd: the seeds' spread, K
+    seeds); the mean error over n truths is within 3 sd sqrt((1 + 1/K) / n) (3 sigma)."""
+    truths, seeds = [101, 102, 103, 104, 105, 106], list(range(1, 9))
+    df = backtest(small75, truths, [SNAP_DAY], 30, seeds)
+    n, k = len(df), len(seeds)
+    for what in ("backlog", "replies"):
+        err = df[f"truth_{what}"] - df[f"warm_{what}"]
+        sd = float(np.sqrt((df[f"warm_{what}_sd"] ** 2).mean()))
+        tol = 3 * sd * math.sqrt((1 + 1 / k) / n)
+        assert abs(err.mean()) <= tol, (what, err.mean(), tol)
+
+
+def test_remaining_time_conditioned_on_age(small75):
+    """Orders carried in while in handling at a large age: their total time E + L follows
+    the model's law conditioned on exceeding the age (KS against the model's own draws kept
+    above the age), and differs from a fresh draw (which the test can tell apart)."""
+    scn_f = forecast_scenario(small75, SNAP_DAY, 30)
+    n, age = 300, 30.0  # working hours in hand (help: lead median 2.5 working days = 17.5 h)
+    table = pd.DataFrame({
+        "order": range(n), "category": 0, "urgent": False, "topic": 0, "channel": 0,
+        "responsible": 0, "unit": 0, "stage": "handling", "detail": "", "arrival": -200.0,
+        "sign_due": np.nan, "due": 100.0, "since": -100.0, "hops": 0, "reopens": 0, "rounds": 0,
+        "extensions": 0, "escalated": False,
+    })
+    model = WarmModel(scn_f, 5, table, np.full(n, age), lambda t: -t * 0.2)
+    orders = []
+    model.lifecycle.plan_reply = lambda o, now: orders.append(o)  # stop at the drawn lead end
+    model._schedule_carried()
+    total = np.array([age + model.cal.working_clock(o.lead_end) for o in orders])
+    assert (total > age).all()
+    # the model's own law: (hard, E, L) from the prior, kept when E + L > age
+    probe = WarmModel(scn_f, 99, table.iloc[:1], np.zeros(1), lambda t: 0.0)
+    o = probe._new_order(0, table.iloc[0])
+    unit = probe.units[0]
+    share = scn_f.demand.hard_share.help
+    rng = np.random.default_rng(3)
+    fresh, kept = [], []
+    while len(kept) < 2000:
+        o.hard = int(rng.random() < share)
+        e, lead = probe._effort_lead(o, unit)
+        fresh.append(e + lead)
+        if e + lead > age:
+            kept.append(e + lead)
+    assert stats.ks_2samp(total, kept).pvalue > 0.001
+    assert stats.ks_2samp(total, np.array(fresh[:2000]) + 0.0).pvalue < 1e-6
+
+
+def test_cli_forecast_writes_tables(tmp_path, small75, capsys):
+    run = tmp_path / "run"
+    sim.simulate(small75, seed=2).save(run)
+    out = tmp_path / "fc"
+    code = main(["forecast", str(SMALL), "--open", f"{run}@2021-01-31", "--days", "10", "--seeds", "1-3",
+                 "--set", "units.1.handlers=4", "--out", str(out)])
+    assert code == 0
+    for name in ("daily", "units", "summary", "paired", "open_orders"):
+        assert (out / f"{name}.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+        assert (out / f"{name}.parquet").exists()
+    daily = pd.read_parquet(out / "daily.parquet")
+    assert len(daily) == 20 and (daily["backlog_p05"] <= daily["backlog_mean"]).all()
+    assert (out / "charts" / "backlog.png").exists()
+    paired = pd.read_parquet(out / "paired.parquet")
+    assert set(paired["variant"]) == {"units.1.handlers=4"}
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--open", "nowhere@2021-01-31", "--from", "2021-01-31"], "--open nowhere@2021-01-31: no such file"),
+    (["--open", "RUN@2021-01-31", "--from", "2021-02-01"], "--from 2021-02-01: does not match"),
+    (["--open", "RUN@2021-13-01"], "expected a date"),
+    (["--open", "RUN@2022-06-01"], "must be after the run's start"),
+    (["--open", "RUN@2021-01-31", "--days", "0"], "--days 0"),
+])
+def test_cli_bad_input_one_line(tmp_path, small75, capsys, args, words):
+    run = tmp_path / "run"
+    sim.simulate(small75, seed=2).save(run)
+    args = [a.replace("RUN", str(run)) for a in args]
+    code = main(["forecast", str(SMALL), *args, "--out", str(tmp_path / "fc")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and words in err and len(err.splitlines()) == 1, err
+
+
+def test_run_forecast_paired_same_seeds(small75, snapshot):
+    """A variant runs on the same seeds as the base: with no change, the difference is zero."""
+    res = run_forecast(small75, snapshot, SNAP_DAY, 10, [1, 2], {"same": {"handling.scale": 1.0}})
+    for a, b in zip(res["base"], res["same"], strict=True):
+        assert np.array_equal(a.backlog, b.backlog)
+
+
+def test_open_export_file(tmp_path, small75):
+    """--open FILE: the orders export of a run, cut to what was known at the date, gives the
+    same open orders as the run folder's snapshot (the stages as the export can tell them)."""
+    from sim.cli import main as cli
+
+    run = tmp_path / "run"
+    res = sim.simulate(small75, seed=7)
+    res.save(run)
+    assert cli(["export", str(run), "--format", "orders-csv", "--out", str(tmp_path / "all.csv")]) == 0
+    df = pd.read_csv(tmp_path / "all.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    key = {c.split()[-1]: c for c in df.columns}
+    cut = "2021-01-31 00:00:00"
+    df = df[df[key["dispatched_at"]] < cut].copy()
+    for k in ("signed_at", "replied_at", "closed_at"):
+        df.loc[df[key[k]] >= cut, key[k]] = ""
+    df.loc[df[key["closed_at"]] == "", key["status"]] = "办理中 open"
+    df.to_csv(tmp_path / "open.csv", index=False, encoding="utf-8-sig")
+    from sim.forecast.openfile import read_open_orders
+
+    table, problems = read_open_orders(tmp_path / "open.csv", SNAP_DAY, small75)
+    snap = from_events(res.events, res.cases, res.context.cal.to_hours(SNAP_DAY))
+    assert not problems and sorted(table["order"]) == sorted(snap["order"])
+    out = tmp_path / "fc"
+    assert cli(["forecast", str(SMALL), "--open", str(tmp_path / "open.csv"), "--from", "2021-01-31",
+                "--days", "10", "--seeds", "1-2", "--out", str(out)]) == 0
+    assert (out / "daily.csv").exists()
