@@ -20,11 +20,10 @@ from typing import Any
 from sim.kpi import INDICATORS
 from sim.scenario import ScenarioError, apply_override, from_dict
 
-# cost indicators that are sums of year indicators (all from the event log): the work of the
-# supervision team (一支队伍) is its warnings 预警, reminders 催办 and public criticisms 通报
-DERIVED: dict[str, tuple[str, ...]] = {
-    "supervision_actions": ("warnings", "reminders", "criticisms"),
-}
+# cost indicators that are sums of year indicators: none left, since the supervision team's
+# work (supervision_actions: warnings 预警 + reminders 催办 + criticisms 通报) became an
+# indicator of sim.kpi in its own right; kept for sums a user may need that kpi lacks
+DERIVED: dict[str, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True)
@@ -150,8 +149,8 @@ def parse_cost(text: str, free: list[FreeParam]) -> list[CostTerm]:
             part = part.strip()
         if part not in INDICATORS and part not in DERIVED and part not in paths:
             raise ScenarioError(
-                f"--minimise {part}: unknown indicator (allowed: the indicators of `hotline run`, "
-                f"{', '.join(DERIVED)}, or a --free field such as "
+                f"--minimise {part}: unknown indicator (allowed: the indicators of `hotline run`"
+                f"{''.join(', ' + d for d in DERIVED)}, or a --free field such as "
                 f"{next(iter(paths), 'mechanisms.one_team.inspectors')})"
             )
         terms.append(CostTerm(weight, part))
