@@ -143,7 +143,10 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
     return out
 
 
-def _lookup(data: dict[str, Any], dotted: str, flag: str) -> Any:
+def lookup_field(data: dict[str, Any], dotted: str, unknown: str) -> Any:
+    """The value at ``dotted`` (``a.b.0.c``: list items by index) in a scenario's dict.
+
+    Raises ScenarioError(``unknown``) when the path names no field."""
     node: Any = data
     for part in dotted.split("."):
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -151,9 +154,7 @@ def _lookup(data: dict[str, Any], dotted: str, flag: str) -> Any:
         elif isinstance(node, dict) and part in node:
             node = node[part]
         else:
-            raise ScenarioError(
-                f"{flag} {dotted}: unknown field (not in the scenario; see `hotline schema`)"
-            )
+            raise ScenarioError(unknown)
     return node
 
 
@@ -165,7 +166,7 @@ def parse_ranges(items: list[str], base: dict[str, Any]) -> list[Range]:
     out: list[Range] = []
     for item in items:
         key, text = _split_assignment("--range", item, "handling.scale=0.8:1.3")
-        current = _lookup(base, key, "--range")
+        current = lookup_field(base, key, f"--range {key}: unknown field (not in the scenario; see `hotline schema`)")
         if isinstance(current, bool) or not isinstance(current, int | float):
             raise ScenarioError(
                 f"--range {key}: only numeric fields can be ranged (it is {current!r}); "

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from sim.batch.design import lookup_field
 from sim.kpi import INDICATORS
 from sim.scenario import ScenarioError, apply_override, from_dict
 
@@ -46,19 +47,6 @@ class FreeParam:
         return self.hi - self.lo
 
 
-def _lookup(data: dict[str, Any], dotted: str, item: str) -> Any:
-    node: Any = data
-    for part in dotted.split("."):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            raise ScenarioError(
-                f"--free {item}: {dotted} is not a field of the scenario (see `hotline schema`)"
-            )
-    return node
-
 
 def parse_free(items: list[str], base: dict[str, Any], source: str) -> list[FreeParam]:
     """``["handling.scale=0.5:2", "mechanisms.one_team.inspectors=0:12"]`` -> free parameters.
@@ -76,7 +64,7 @@ def parse_free(items: list[str], base: dict[str, Any], source: str) -> list[Free
         key = key.strip()
         if not eq or not key:
             raise ScenarioError(f"--free {item}: expected FIELD.PATH=LO:HI, e.g. handling.scale=0.5:2")
-        current = _lookup(base, key, item)
+        current = lookup_field(base, key, f"--free {item}: {key} is not a field of the scenario (see `hotline schema`)")
         if isinstance(current, bool) or not isinstance(current, int | float):
             raise ScenarioError(
                 f"--free {item}: {key} is not a numeric field (it is {current!r}); only numbers "
