@@ -73,6 +73,7 @@ INDICATORS: dict[str, tuple[str, str, str]] = {
     "capacity_moved": ("月调度调配", "handler-months lent by the monthly meeting", "count"),
     "capacity_months": ("月调度出借月数", "months in which the monthly meeting lent handlers", "count"),
     "plans": ("克难方案", "hard-case plans adopted", "count"),
+    "assessment_pressure": ("考核加压", "extra pace the ranking demanded: sum over units of (speed factor - 1) x months in force", "months"),
     "backlog_mean": ("平均积压", "open orders, daily mean", "count"),
     "backlog_peak": ("积压峰值", "open orders, daily peak", "count"),
     "backlog_recovery_days": ("积压恢复天数", "days to recover after the last surge", "days"),
@@ -348,6 +349,26 @@ def capacity_months(events: pd.DataFrame, ctx: Context) -> int:
     return int(len(np.unique(idx[idx >= 0])))
 
 
+def assessment_pressure(events: pd.DataFrame, ctx: Context) -> float:
+    """What the monthly ranking (一套指标) spends: the extra pace it demands of low-ranked units,
+    in unit-months at +100 % (a unit working 15 % faster for two months counts 0.3).  Each
+    ASSESS system event sets its unit's speed factor (value) from its time until the unit's
+    next ASSESS or the end of the window; a factor starts at 1.  A month is 365.25 x 24 / 12
+    hours.  0 with the assessment off (no ASSESS events)."""
+    act = events["activity"].to_numpy()
+    sel = act == Act.ASSESS
+    if not sel.any():
+        return 0.0
+    t = np.clip(events["time"].to_numpy()[sel], 0.0, ctx.horizon)
+    unit = events["unit"].to_numpy()[sel]
+    factor = events["value"].to_numpy()[sel]
+    order = np.lexsort((t, unit))  # by unit, then time (a stable sort keeps same-time order)
+    t, unit, factor = t[order], unit[order], factor[order]
+    last = np.r_[unit[1:] != unit[:-1], True]  # the unit's last setting runs to the window end
+    until = np.where(last, ctx.horizon, np.r_[t[1:], ctx.horizon])
+    return float(np.sum((factor - 1.0) * (until - t)) / (365.25 * 24.0 / 12.0))
+
+
 def _backlog_series(events: pd.DataFrame, ctx: Context) -> pd.Series:
     """Open (received, not closed) orders at the end of each day of the horizon."""
     act, order, time = (events[c].to_numpy() for c in ("activity", "order", "time"))
@@ -459,6 +480,7 @@ def year_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Se
     k["capacity_moved"] = float(cap[cap > 0].sum())
     k["capacity_months"] = capacity_months(events, ctx)
     k["plans"] = int((acts == Act.PLAN).sum())
+    k["assessment_pressure"] = assessment_pressure(events, ctx)
     backlog = _backlog_series(events, ctx)
     k["backlog_mean"] = float(backlog.mean())
     k["backlog_peak"] = int(backlog.max()) if len(backlog) else 0

@@ -59,7 +59,8 @@ def format_value(key: str, value: float) -> str:
 
 # The unit of an indicator's raw value, by its kind (sim.kpi.INDICATORS); rates are stored as
 # fractions 0-1 and their differences shown in percentage points (pp).
-UNIT_OF_KIND = {"rate": "fraction", "count": "count", "hours": "hours", "days": "days", "ratio": "ratio"}
+UNIT_OF_KIND = {"rate": "fraction", "count": "count", "hours": "hours", "days": "days", "ratio": "ratio",
+                "months": "unit-months"}
 
 
 def unit_of(key: str) -> str:

@@ -508,3 +508,21 @@ def test_readable_events(small_result):
     assert readable["time:timestamp"].max() <= pd.Timestamp("2022-01-01", tz="Asia/Shanghai")
     callbacks = readable.loc[readable["concept:name"] == "callback", "outcome"]
     assert set(callbacks) <= {"unreached", "satisfied", "basically_satisfied", "dissatisfied"}
+
+
+def test_assessment_pressure_integrates_speed_factors(small_scenario):
+    """考核加压: each ASSESS sets its unit's factor until the unit's next ASSESS or the window
+    end; the indicator is the sum of (factor - 1) x months.  Unit 0 runs at 1.15 from month 1
+    to month 2 and at 1.075 from then to the end; unit 1 at 1.3 for its last month."""
+    from sim.kpi import Context, assessment_pressure
+
+    ctx = Context.of(small_scenario)
+    month = 365.25 * 24.0 / 12.0
+    h = ctx.horizon
+    events = pd.DataFrame({
+        "order": [-1, -1, -1], "activity": [int(Act.ASSESS)] * 3,
+        "time": [h - 2 * month, h - month, h - month], "unit": [0, 0, 1],
+        "due": [math.nan] * 3, "value": [1.15, 1.075, 1.3], "outcome": [-1] * 3,
+    })
+    assert assessment_pressure(events, ctx) == pytest.approx(0.15 + 0.075 + 0.3)
+    assert assessment_pressure(events.iloc[:0], ctx) == 0.0

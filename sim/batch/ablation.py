@@ -21,7 +21,7 @@ from sim.summary import format_difference, format_value
 # The issue's outcome indicators, then its cost columns, in the order printed.
 OUTCOMES = ("closure_rate", "on_time_reply_rate", "on_time_sign_rate", "return_rate",
             "satisfaction", "resolution_rate", "ttc_median_wd", "ttc_p90_wd", "overdue_orders")
-COSTS = ("handler_hours", "supervision_actions", "capacity_moved", "plans")
+COSTS = ("handler_hours", "supervision_actions", "capacity_moved", "plans", "assessment_pressure")
 COLUMNS = OUTCOMES + COSTS
 
 # The mechanisms' names as users know them (DESIGN §3), Chinese first.
@@ -44,8 +44,9 @@ HEADINGS = {
     "handler_hours": "handler-hours (h)",
     "supervision_actions": "supervision actions (warnings+reminders+criticisms)",
     "capacity_moved": "temporary handler-months lent", "plans": "plans adopted",
+    "assessment_pressure": "ranking pressure (unit-months of extra pace)",
 }
-_UNIT = {"rate": "pp", "days": "working days", "count": "", "hours": "h", "ratio": ""}
+_UNIT = {"rate": "pp", "days": "working days", "count": "", "hours": "h", "ratio": "", "months": "unit-months"}
 
 
 def variant_label(variant: str) -> str:

@@ -18,7 +18,7 @@ MAX_CATEGORIES = 15  # more x values than this (a Latin hypercube): points, no b
 
 
 UNITS = {"rate": ("%", "%"), "days": ("工作日", "working days"), "count": ("件", "orders"),
-         "hours": ("小时", "hours"), "ratio": ("比值", "ratio")}
+         "hours": ("小时", "hours"), "ratio": ("比值", "ratio"), "months": ("单位·月", "unit-months")}
 
 
 def indicator_label(key: str, lang: str) -> str:
