@@ -61,6 +61,24 @@ def test_same_table_under_every_executor(tmp_path):
     assert sorted(set(serial.runs["mechanisms.one_team.inspectors"])) == [0, 4]
 
 
+def test_local_dask_workers_are_set_up_for_runs():
+    """The executor's own local cluster: its workers run without Dask's 10-ms statistical
+    profiler (it takes the GIL from a run) and have the run function imported at start-up."""
+    import sys
+
+    import dask
+    from distributed import Client
+
+    from sim.batch.executors.dask_cluster import local_cluster
+
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        profiles = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+        preloaded = client.run(lambda: "sim.batch.runner" in sys.modules)
+    assert list(profiles.values()) == [False]
+    assert list(preloaded.values()) == [True]
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # the driver's is untouched
+
+
 def test_processes_do_not_fork_a_threaded_driver(monkeypatch):
     """Forking copies every thread's memory but runs one thread, so a lock held by another thread
     (a Dask client's IO loop) stays held in the child for ever.  With a Dask client open in this

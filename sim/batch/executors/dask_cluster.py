@@ -14,12 +14,34 @@ from sim.batch.store import StudyError
 
 IN_FLIGHT_PER_WORKER = 2
 CONNECT_TIMEOUT = "5s"
+# A run is one long pure-Python task.  Dask's statistical profiler samples every worker's
+# task thread every 10 ms (stack walks that take the GIL from the run), which is a profile
+# nobody reads here: off.  Workers import the run function at start-up, beside the cluster's
+# own start, not inside the first run of each worker.  Workers of a remote cluster are
+# started by their owner; docs/experiments.md gives the same two settings for them.
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+WORKER_PRELOAD = ["sim.batch.runner"]
+
+
+def local_cluster(workers: int) -> Any:
+    """A local Dask cluster of ``workers`` single-threaded worker processes, set up for runs
+    (WORKER_CONFIG, WORKER_PRELOAD).  Returns a ``distributed.LocalCluster``; the caller
+    closes it.  Raises ImportError without the dask extra."""
+    import dask
+    from distributed import LocalCluster
+
+    # a nanny hands the configuration in force when it is made to its worker process
+    with dask.config.set(WORKER_CONFIG):
+        return LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True,
+            dashboard_address=None, silence_logs=40, preload=WORKER_PRELOAD,
+        )
 
 
 class DaskExecutor:
     def __init__(self, workers: int, scheduler: str | None = None) -> None:
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError:
             raise StudyError(
                 "--executor dask: Dask is not installed; install the extra: pip install -e '.[dask]'"
@@ -35,10 +57,7 @@ class DaskExecutor:
                 ) from None
             self.workers = max(1, sum(self._client.nthreads().values()))
         else:
-            self._cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=40,
-            )
+            self._cluster = local_cluster(workers)
             self._client = Client(self._cluster)
             self.workers = workers
 
