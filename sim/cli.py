@@ -531,8 +531,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from sim.plots import FolderError, plot_folder
 
     try:
-        written = plot_folder(args.folder, lang=args.lang, targets=args.targets)
-    except FolderError as e:
+        written = plot_folder(args.folder, lang=args.lang, targets=args.targets, jobs=args.jobs)
+    except (FolderError, ValueError) as e:
         raise UserError(str(e)) from None
     charts = sorted({p.stem for p in written if p.suffix == ".png"})
     print(f"wrote {Path(args.folder) / 'charts'}/ ({', '.join(charts)}; .png and .svg)")
@@ -716,6 +716,9 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("folder", help="a run folder (hotline run --out), a sweep or a comparison folder")
         cmd.add_argument("--lang", choices=("zh", "en", "both"), default="both", help="label language (default both)")
         cmd.add_argument("--targets", help="targets TOML (default: FOLDER/targets.toml or scenarios/<scenario>.targets.toml)")
+        if name == "plot":
+            cmd.add_argument("--jobs", type=int, default=None,
+                             help="processes drawing a run's charts (default: the cores, at most 4)")
         cmd.set_defaults(fn=fn)
     return p
 

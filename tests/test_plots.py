@@ -448,6 +448,27 @@ def test_hotline_plot_run_folder(run_folder, capsys):
     assert current_pngs(run_folder, "en") is None  # another language: drawn afresh
 
 
+def test_charts_drawn_in_worker_processes_are_the_serial_ones(run_folder, tmp_path):
+    """``--jobs 2`` draws a run's charts in two forked processes: the same files, byte for
+    byte (PNG), listed in the same reading order; ``--jobs 0`` is refused in one line."""
+    import shutil
+
+    from sim.plots.folder import chart_workers, plot_folder
+
+    assert chart_workers(2, 7) in (1, 2)  # 1 only where fork is unsafe or missing
+    assert chart_workers(8, 3) <= 3
+    copies = {}
+    for jobs in (1, 2):
+        folder = tmp_path / f"jobs{jobs}"
+        shutil.copytree(run_folder, folder, ignore=shutil.ignore_patterns("charts"))
+        written = plot_folder(folder, lang="en", formats=("png",), jobs=jobs)
+        copies[jobs] = [(p.name, p.read_bytes()) for p in written if p.suffix == ".png"]
+    assert [n for n, _ in copies[1]] == [f"{c}.png" for c in RUN_CHARTS]
+    assert copies[1] == copies[2]
+    with pytest.raises(ValueError, match="--jobs 0"):
+        plot_folder(tmp_path / "jobs1", jobs=0)
+
+
 def test_hotline_plot_study_folders(sweep_folder, compare_folder):
     assert cli.main(["plot", str(sweep_folder), "--lang", "en"]) == 0
     assert (sweep_folder / "charts" / "response.png").is_file()

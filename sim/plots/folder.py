@@ -7,9 +7,13 @@ never leaves a truncated chart.
 
 from __future__ import annotations
 
+import functools
 import json
+import multiprocessing as mp
 import os
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import pandas as pd
@@ -71,10 +75,10 @@ def find_targets(folder: Path, scenario_name: str, explicit: str | Path | None =
     return None, None
 
 
-def run_figures(folder: Path, lang: str, targets_path: str | Path | None = None,
-                res=None) -> Iterator[tuple[str, Figure]]:
-    """(name, figure) for each chart of a run folder, in reading order; also leaves the
-    league table's data in ``res`` for the caller."""
+def run_chart_makers(folder: Path, lang: str, targets_path: str | Path | None = None,
+                     res=None) -> list[tuple[str, Callable[[], Figure]]]:
+    """(name, make) for each chart of a run folder, in reading order: ``make()`` draws the
+    chart and returns its Figure (so charts can be drawn apart, in worker processes)."""
     from sim.plots.cohorts import cohorts
     from sim.plots.run import run_charts
     from sim.plots.style import source_of
@@ -91,13 +95,22 @@ def run_figures(folder: Path, lang: str, targets_path: str | Path | None = None,
         annual = pd.read_csv(folder / "kpi_year.csv", encoding="utf-8-sig", index_col=0).iloc[0]
     if (folder / "kpi_unit.csv").is_file():
         units = pd.read_csv(folder / "kpi_unit.csv", encoding="utf-8-sig", index_col=0)
+    makers = []
     for name, fn in run_charts().items():
+        kwargs = {"lang": lang, "source": source}
         if fn is cohorts:
-            yield name, fn(res, lang=lang, source=source, targets=targets, annual=annual)
+            kwargs |= {"targets": targets, "annual": annual}
         elif fn is utilisation:
-            yield name, fn(res, lang=lang, source=source, units=units, annual=annual)
-        else:
-            yield name, fn(res, lang=lang, source=source)
+            kwargs |= {"units": units, "annual": annual}
+        makers.append((name, functools.partial(fn, res, **kwargs)))
+    return makers
+
+
+def run_figures(folder: Path, lang: str, targets_path: str | Path | None = None,
+                res=None) -> Iterator[tuple[str, Figure]]:
+    """(name, figure) for each chart of a run folder, in reading order."""
+    for name, make in run_chart_makers(folder, lang, targets_path, res):
+        yield name, make()
 
 
 def study_figures(folder: Path, kind: str, lang: str,
@@ -164,17 +177,88 @@ def freeze_layout(fig: Figure) -> None:
     fig.set_layout_engine("none")
 
 
+def write_chart(fig: Figure, out: Path, name: str, formats: tuple[str, ...]) -> list[Path]:
+    """Save ``fig`` as ``out/NAME.<format>`` for each format (the layout found at the first
+    save is kept for the others); returns the paths in ``formats`` order."""
+    paths = []
+    for i, fmt in enumerate(formats):
+        path = out / f"{name}.{fmt}"
+        save_figure(fig, path)
+        paths.append(path)
+        if i == 0:
+            freeze_layout(fig)
+    return paths
+
+
+def chart_workers(jobs: int | None, charts: int) -> int:
+    """How many processes draw the charts: ``jobs`` (default: the usable cores, at most 4),
+    never more than the charts; 1 (this process) where workers cannot be forked safely: no
+    ``fork`` start method, or other threads alive in this process (a fork copies them
+    stopped, with any lock they hold held for ever)."""
+    if jobs is None:
+        jobs = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    if jobs < 1:
+        raise ValueError(f"--jobs {jobs}: give 1 or more worker processes")
+    if "fork" not in mp.get_all_start_methods() or threading.active_count() > 1:
+        return 1
+    return max(1, min(jobs, charts))
+
+
+# The charts a forked worker draws: set just before the pool forks, so the workers inherit the
+# loaded run (its event log, copy-on-write) instead of receiving it pickled.
+_FORKED: tuple[list[tuple[str, Callable[[], Figure]]], Path, tuple[str, ...]] | None = None
+
+
+def _draw_forked(i: int) -> list[Path]:
+    makers, out, formats = _FORKED  # type: ignore[misc]
+    name, make = makers[i]
+    return write_chart(make(), out, name, formats)
+
+
+def write_charts(makers: list[tuple[str, Callable[[], Figure]]], out: Path, formats: tuple[str, ...],
+                 jobs: int | None = None, progress: Callable[[str], None] | None = None) -> list[Path]:
+    """Draw and save each (name, make) chart, in ``chart_workers(jobs)`` forked processes
+    when more than one (a chart's drawing and saving is independent of the others'; most of
+    ``hotline plot``'s time is spent in matplotlib's renderers).  Returns the paths in the
+    makers' order, whatever order the charts finish in."""
+    global _FORKED
+    workers = chart_workers(jobs, len(makers))
+    if workers == 1:
+        done: dict[int, list[Path]] = {}
+        for i, (name, make) in enumerate(makers):
+            done[i] = write_chart(make(), out, name, formats)
+            if progress:
+                progress(name)
+    else:
+        _FORKED = (makers, out, formats)
+        try:
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+                futures = {pool.submit(_draw_forked, i): i for i in range(len(makers))}
+                done = {}
+                for f in as_completed(futures):
+                    done[futures[f]] = f.result()
+                    if progress:
+                        progress(makers[futures[f]][0])
+        finally:
+            _FORKED = None
+    return [p for i in range(len(makers)) for p in done[i]]
+
+
 def plot_folder(
     folder: str | Path,
     lang: str = "both",
     formats: tuple[str, ...] = ("png", "svg"),
     targets: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    jobs: int | None = None,
 ) -> list[Path]:
     """Write every chart of ``folder`` to ``folder/charts/NAME.<format>``; returns the paths.
 
-    For a run folder it also writes ``charts/league_table.csv``, the data of the league
-    chart (the recorded monthly scores beside the indicators counted from the log).  Raises FolderError for a folder of no known kind."""
+    A run folder's charts are drawn in ``jobs`` forked worker processes (default: the usable
+    cores, at most 4; see ``chart_workers``).  For a run folder it also writes
+    ``charts/league_table.csv``, the data of the league chart (the recorded monthly scores
+    beside the indicators counted from the log).  Raises FolderError for a folder of no known
+    kind, ValueError for ``jobs`` < 1."""
     from sim.plots import data
     from sim.result import Result
 
@@ -184,16 +268,14 @@ def plot_folder(
     out = folder / CHARTS
     out.mkdir(exist_ok=True)
     res = Result.load(folder) if kind == "run" else None
-    written: list[Path] = []
-    for name, fig in figures(folder, lang, targets, res):
-        for i, fmt in enumerate(formats):
-            path = out / f"{name}.{fmt}"
-            save_figure(fig, path)
-            written.append(path)
-            if i == 0:
-                freeze_layout(fig)
-        if progress:
-            progress(name)
+    if res is not None:
+        written = write_charts(run_chart_makers(folder, lang, targets, res), out, formats, jobs, progress)
+    else:  # a study's few charts are drawn here, one after the other
+        written = []
+        for name, fig in figures(folder, lang, targets, res):
+            written += write_chart(fig, out, name, formats)
+            if progress:
+                progress(name)
     if res is not None:
         path = out / "league_table.csv"
         data.league_table(res).to_csv(path, index=False, encoding="utf-8-sig")
