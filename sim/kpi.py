@@ -431,7 +431,7 @@ def _workload(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Da
     hours = np.bincount(unit, weights=office, minlength=n_units)
     on_call_hours = np.bincount(unit, weights=on_call, minlength=n_units)
     horizon_wh = cal.working_clock(ctx.horizon)
-    available = np.array([u.handlers * horizon_wh for u in scn.units], dtype=float)
+    available = np.array([n * horizon_wh for n in scn.unit_handlers()], dtype=float)
     cap = events[events["activity"] == Act.CAPACITY]
     lent = np.zeros(n_units)
     if len(cap):
@@ -527,9 +527,10 @@ def unit_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Da
     groups = orders.groupby("final_unit", sort=True).indices  # unit -> row positions
     none = np.zeros(0, dtype=np.int64)
     rows = []
+    handlers = scn.unit_handlers()
     for i, unit in enumerate(scn.units):
         r = _order_rates(orders, w, groups.get(i, none))
-        rows.append({"unit": unit.name, "kind": unit.kind, "handlers": unit.handlers, **r})
+        rows.append({"unit": unit.name, "kind": unit.kind, "handlers": handlers[i], **r})
     df = pd.DataFrame(rows)
     wl = _workload(events, orders, ctx)
     df["handler_hours"] = wl["handler_hours"]

@@ -334,6 +334,13 @@ class KindFactors(Strict):
     street: Positive = Field(1.0, description="streets and towns 街镇")
 
 
+class KindCounts(Strict):
+    """A whole number per unit kind (0 = as listed)."""
+
+    department: int = Field(0, ge=-1000, le=1000, description="district departments 部门")
+    street: int = Field(0, ge=-1000, le=1000, description="streets and towns 街镇")
+
+
 class Handling(Strict):
     scale: Positive = Field(1.0, description="multiplier on all handling times (effort and lead)")
     effort_median_hours: Positive = Field(
@@ -349,6 +356,12 @@ class Handling(Strict):
         default_factory=lambda: KindFactors(),
         description="multiplier on handler-hours by unit kind (部门 / 街镇): units differ in speed, "
         "not only in headcount",
+    )
+    extra_handlers: KindCounts = Field(
+        default_factory=lambda: KindCounts(),
+        description="handlers added to (or, negative, taken from) every unit of the kind, on top "
+        "of [[units]].handlers: the staffing lever of a what-if (three more handlers at each "
+        "street office) without editing fifty units",
     )
     lead_median_working_days: CategoryValues = Field(
         description="working days from the end of handler work to the reply (site visits, "
@@ -618,6 +631,14 @@ class Scenario(Strict):
                 f"the office day ({office[0][0]:g} to {office[-1][1]:g}, calendar.office_hours); "
                 f"allowed 0 to {day:g}"
             )
+        extra = self.handling.extra_handlers
+        for i, u in enumerate(self.units):
+            if u.handlers + getattr(extra, u.kind) < 0:
+                raise ValueError(
+                    f"handling.extra_handlers.{u.kind}: {getattr(extra, u.kind)} leaves unit "
+                    f"{u.name!r} (units.{i}, {u.handlers} handlers) with fewer than 0; allowed "
+                    f">= -{min(v.handlers for v in self.units if v.kind == u.kind)}"
+                )
         streets = [u for u in self.units if u.kind == "street"]
         if any(t.unit == STREET for t in self.topics):
             if not streets:
@@ -626,6 +647,12 @@ class Scenario(Strict):
                 {u.name: u.population_share for u in streets}, "units: streets' population_share"
             )
         return self
+
+    def unit_handlers(self) -> list[int]:
+        """Each unit's handlers as run, in [[units]] order: its listed ``handlers`` plus
+        ``handling.extra_handlers`` of its kind (never below 0: the scenario refuses that)."""
+        extra = self.handling.extra_handlers
+        return [u.handlers + getattr(extra, u.kind) for u in self.units]
 
     def _check_surge_topics(self) -> None:
         """A topic surge names known topics and can be met with non-negative rates."""

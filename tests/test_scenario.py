@@ -309,3 +309,25 @@ def test_several_errors_reported_as_one_line(tmp_path, baseline_dict):
     baseline_dict["handling"]["effort_sigma"] = -1.0
     msg = load_error(write(tmp_path, baseline_dict))
     assert "more" in msg
+
+
+def test_extra_handlers_per_kind_is_the_same_as_editing_each_unit():
+    """handling.extra_handlers.street = 1 runs exactly as one more handler written into each
+    street unit (identical event logs); a cut that would leave a unit below 0 is refused,
+    naming the field, the unit and the allowed values."""
+    from sim.digest import log_digest
+
+    path = Path(__file__).parent / "scenarios" / "load.toml"
+    base = sim.load_scenario(path)
+    streets = [i for i, u in enumerate(base.units) if u.kind == "street"]
+    assert streets and len(streets) < len(base.units)
+    lever = sim.load_scenario(path, overrides={"handling.extra_handlers.street": 1})
+    edited = sim.load_scenario(
+        path, overrides={f"units.{i}.handlers": base.units[i].handlers + 1 for i in streets})
+    assert lever.unit_handlers() == edited.unit_handlers() != base.unit_handlers()
+    a, b = sim.simulate(lever, seed=3), sim.simulate(edited, seed=3)
+    assert log_digest(a.events, a.orders) == log_digest(b.events, b.orders)
+    assert list(a.by_unit()["handlers"]) == edited.unit_handlers()
+    fewest = min(u.handlers for u in base.units if u.kind == "street")
+    with pytest.raises(sim.ScenarioError, match=rf"handling\.extra_handlers\.street: -{fewest + 1} leaves unit .* allowed >= -{fewest}"):
+        sim.load_scenario(path, overrides={"handling.extra_handlers.street": -(fewest + 1)})

@@ -41,7 +41,7 @@ class RunState:
         self.streams = Streams(seed)
         self.log = EventLog(ParquetSink(stream_to) if stream_to else None)
         self.categories = CATEGORIES
-        self.units = [Unit(i, u.name, u.kind, u.handlers) for i, u in enumerate(scn.units)]
+        self.units = [Unit(i, u.name, u.kind, n) for i, (u, n) in enumerate(zip(scn.units, scn.unit_handlers(), strict=True))]
         self.month_starts, self.quarter_starts = self._period_starts()
         for unit in self.units:
             unit.months = [UnitMonth() for _ in range(len(self.month_starts) + 1)]

@@ -115,7 +115,7 @@ def _scenario_rows(scn) -> list[tuple[str, str]]:
         ("起始日期 start", str(scn.run.start)),
         ("时长 horizon", f"{scn.run.horizon_days} 天 days"),
         ("年工单量 annual orders", f"{scn.demand.annual_orders:,.0f}"),
-        ("承办单位 handling units", f"{len(scn.units)}（办理人员 {sum(u.handlers for u in scn.units)} handlers）"),
+        ("承办单位 handling units", f"{len(scn.units)}（办理人员 {sum(scn.unit_handlers())} handlers）"),
         ("答复时限 reply limits (working days)", ", ".join(f"{k} {v:g}" for k, v in limits.items())),
         ("办理时间倍数 handling.scale", f"{scn.handling.scale:g}"),
         ("启用的机制 mechanisms on", ", ".join(on) or "—"),
