@@ -65,6 +65,7 @@ INDICATORS: dict[str, tuple[str, str, str]] = {
     "littles_law_ratio": ("利特尔比", "open / Little's law estimate", "ratio"),
     "handler_hours": ("办理工时", "handler-hours used in office hours", "hours"),
     "on_call_hours": ("值班工时", "urgent handler-hours outside office hours (on call)", "hours"),
+    "staffed_hours": ("在岗工时", "handler office hours staffed (handlers x office hours, loans included)", "hours"),
     "utilisation": ("人员利用率", "handler utilisation (office hours)", "rate"),
     "warnings": ("预警数", "supervision warnings", "count"),
     "reminders": ("催办数", "supervision reminders", "count"),
@@ -469,6 +470,7 @@ def year_kpis(events: pd.DataFrame, orders: pd.DataFrame, ctx: Context) -> pd.Se
     wl = _workload(events, orders, ctx)
     k["handler_hours"] = float(wl["handler_hours"].sum())
     k["on_call_hours"] = float(wl["on_call_hours"].sum())
+    k["staffed_hours"] = float(wl["available_hours"].sum())  # the staffing's cost (utilisation's denominator)
     k["utilisation"] = _rate(wl["handler_hours"].sum(), wl["available_hours"].sum())
     acts = events["activity"]
     k["warnings"] = int((acts == Act.WARN).sum())

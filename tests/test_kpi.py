@@ -526,3 +526,21 @@ def test_assessment_pressure_integrates_speed_factors(small_scenario):
     })
     assert assessment_pressure(events, ctx) == pytest.approx(0.15 + 0.075 + 0.3)
     assert assessment_pressure(events.iloc[:0], ctx) == 0.0
+
+
+def test_staffed_hours_are_handlers_times_office_hours():
+    """在岗工时: with no loans (monthly meeting off), every handler of every unit for every
+    office hour of the window; two more street handlers add exactly their office hours."""
+    from pathlib import Path
+
+    from sim.scenario import build_calendar
+
+    path = Path(__file__).parent / "scenarios" / "load.toml"
+    off = {"mechanisms.one_model.enabled": False}
+    base = sim.load_scenario(path, overrides=off)
+    more = sim.load_scenario(path, overrides=off | {"handling.extra_handlers.street": 2})
+    office = build_calendar(base).working_clock(base.horizon_hours)
+    for scn in (base, more):
+        k = sim.simulate(scn, seed=1).kpis().iloc[0]
+        assert k["staffed_hours"] == pytest.approx(sum(scn.unit_handlers()) * office)
+        assert k["utilisation"] == pytest.approx(k["handler_hours"] / k["staffed_hours"])
