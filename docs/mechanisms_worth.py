@@ -62,7 +62,9 @@ def render(effects: dict[str, pd.DataFrame], notes: dict[str, str]) -> str:
               "[95 % t interval], `*` where the interval excludes zero; rates in percentage "
               "points, days are working days, handler-hours in hours. Baseline row: the base's "
               "mean. Costs: supervision actions = warnings + reminders + criticisms logged; "
-              "handler-months lent = the monthly meeting's loans; plans = joint plans adopted.")
+              "handler-months lent = the monthly meeting's loans; plans = joint plans adopted; "
+              "ranking pressure = unit-months of extra pace the monthly ranking demanded "
+              "(考核加压: Σ (speed factor − 1) × months).")
     return "\n\n".join([legend, *parts])
 
 
