@@ -496,3 +496,19 @@ def test_check_jobs_and_workers_alias(capsys):
         assert code in (0, 1)
     assert outs[0] == outs[1]
     assert "passed" in outs[0].splitlines()[-1]
+
+
+def test_a_never_in_the_runs_gives_an_infinite_mean_and_no_interval():
+    """An indicator's "never" (inf, e.g. a backlog that does not recover in a run) makes the
+    mean infinite and the interval undefined (NaN, shown n/a), without numpy's warnings."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m, lo, hi = stats.mean_ci(np.array([3.0, np.inf, 5.0]))
+        assert m == np.inf and np.isnan(lo) and np.isnan(hi)
+        assert np.isnan(stats.mean_ci(np.array([np.inf, -np.inf]))[0])
+        d = stats.paired_difference(pd.Series([50.0, 60.0, 70.0]), pd.Series([55.0, np.inf, 72.0]))
+        assert d["diff"] == np.inf and np.isnan(d["ci_low"]) and d["n"] == 3
+        assert stats.describe(np.array([1.0, np.inf]))["mean"] == np.inf
+    assert stats.mean_ci(np.array([1.0, 2.0, 3.0]))[1] < 2.0  # finite values: the t interval

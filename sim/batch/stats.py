@@ -26,12 +26,17 @@ def t_quantile(df: int, level: float = LEVEL) -> float:
 def mean_ci(values: np.ndarray, level: float = LEVEL) -> tuple[float, float, float]:
     """Mean and the ``level`` confidence interval of the mean (t distribution); NaNs dropped.
 
-    Returns (mean, low, high); the interval is NaN with fewer than two values."""
+    Returns (mean, low, high); the interval is NaN with fewer than two values, or when a value
+    is infinite (an indicator's "never", e.g. a backlog that does not recover: the mean is
+    then ±inf, or NaN when both signs occur, and no interval exists)."""
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     n = len(x)
     if n == 0:
         return math.nan, math.nan, math.nan
+    if not np.isfinite(x).all():
+        signs = set(np.sign(x[np.isinf(x)]))
+        return (math.inf if signs == {1.0} else -math.inf if signs == {-1.0} else math.nan), math.nan, math.nan
     m = float(x.mean())
     if n == 1:
         return m, math.nan, math.nan
@@ -47,7 +52,7 @@ def describe(values: np.ndarray, level: float = LEVEL) -> dict[str, float]:
     return {
         "n": len(x),
         "mean": m,
-        "std": float(x.std(ddof=1)) if len(x) > 1 else math.nan,
+        "std": float(x.std(ddof=1)) if len(x) > 1 and np.isfinite(x).all() else math.nan,
         "ci_half": (hi - lo) / 2 if len(x) > 1 else math.nan,
     }
 
