@@ -1,5 +1,5 @@
 """The ``hotline`` command: run, check, sweep, compare, calibrate, optimise, export, fit, schema,
-forecast, plot, report.
+forecast, plot, report, app.
 
 Errors a user can fix (a bad scenario, a missing file, an unwritable folder) print one line
 naming the file and the field, and exit with status 2: no traceback.
@@ -551,6 +551,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    import subprocess
+
+    import sim
+    from sim.app.launch import streamlit_command, streamlit_installed
+
+    sim.load_scenario(args.scenario)  # a bad scenario stops here, with its one-line message
+    if args.port is not None and not 1 <= args.port <= 65535:
+        raise UserError(f"--port {args.port}: give a port number 1-65535")
+    if args.jobs is not None and args.jobs < 1:
+        raise UserError(f"--jobs {args.jobs}: give a number of workers >= 1")
+    if not streamlit_installed():
+        raise UserError("hotline app: Streamlit is not installed; install the extra: "
+                        "pip install -e '.[app]'")
+    _check_writable(Path(args.cache))
+    cmd = streamlit_command(args.scenario, args.host, args.port or 8501, args.cache, args.jobs or 2)
+    print(f"hotline app: http://{args.host}:{args.port or 8501} (Ctrl-C stops it)", file=sys.stderr)
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
 def _progress(desc: str):
     def wrap(it, total):
         try:
@@ -720,6 +743,16 @@ def build_parser() -> argparse.ArgumentParser:
             cmd.add_argument("--jobs", type=int, default=None,
                              help="processes drawing a run's charts (default: the cores, at most 4)")
         cmd.set_defaults(fn=fn)
+    app = sub.add_parser("app", help="the what-if page in a browser (Streamlit; extra .[app]; docs/app.md)")
+    app.add_argument("scenario", help="scenario TOML whose levers the page shows")
+    app.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this machine only)")
+    app.add_argument("--port", type=int, default=None, help="port (default 8501)")
+    app.add_argument("--cache", default="results/app",
+                     help="folder of cached results (default results/app)")
+    app.add_argument("--jobs", type=int, default=None,
+                     help="worker processes per what-if (default 2)")
+    app.set_defaults(fn=cmd_app)
     return p
 
 

@@ -213,13 +213,16 @@ def compare(
     keep_logs: bool = False,
     targets: str | Path | Targets | None = None,
     progress: bool = True,
+    reuse: Sequence[str | Path] = (),
 ) -> StudyResult:
     """Compare variants with the base scenario on the same seeds (paired differences).
 
     ``variants``: {name: {dotted path: value}}; ``against``: other scenario files, each a
     variant named by its file stem; ``ablate``: ``"all"`` or mechanism names (see
-    ``ablation_variants``).  Returns a StudyResult whose ``effects`` has the columns variant,
-    indicator, base_mean, variant_mean, diff, ci_low, ci_high, n (95 % paired t interval)."""
+    ``ablation_variants``); ``reuse``: other study folders whose finished runs are taken
+    instead of running them again (see ``run_study``).  Returns a StudyResult whose
+    ``effects`` has the columns variant, indicator, base_mean, variant_mean, diff, ci_low,
+    ci_high, n (95 % paired t interval)."""
     base, path = _base(scenario)
     data = base.model_dump(mode="python")
     fixed = dict(overrides or {})
@@ -248,7 +251,8 @@ def compare(
     design = dsg.variants_design(all_variants, fixed, scenarios)
     return run_study(base, design, seeds, scenario_path=path, executor=executor, jobs=jobs,
                      scheduler=scheduler, out=out, overwrite=overwrite, keep_logs=keep_logs,
-                     targets=_targets(targets, path), progress=progress, kind="compare")
+                     targets=_targets(targets, path), progress=progress, kind="compare",
+                     reuse=reuse)
 
 
 # -- running ---------------------------------------------------------------------------------------
@@ -267,8 +271,15 @@ def run_study(
     targets: Targets | None = None,
     progress: bool = True,
     kind: str = "sweep",
+    reuse: Sequence[str | Path] = (),
 ) -> StudyResult:
-    """Run every (point, seed) of ``design`` not already in the store, then write the tables."""
+    """Run every (point, seed) of ``design`` not already in the store, then write the tables.
+
+    ``reuse``: other study folders (their run stores) whose finished runs are taken instead of
+    running them again: a run's key is its scenario as run, seed and source digest, so a
+    record with the same key is the same run whichever study made it (the what-if page reuses
+    its cached baseline this way).  Reused records are not copied into ``out``; with
+    ``keep_logs`` their run folders stay where their own study kept them."""
     seeds = _seeds(seeds)
     if keep_logs and out is None:
         raise StudyError("--keep-logs: needs --out (the run folders are saved under it)")
@@ -292,6 +303,9 @@ def run_study(
             # the scenario file's path is not part of the identity (its content hash is)
             store.open({k: v for k, v in definition.items() if k != "scenario"}, overwrite)
         done = store.finished() if store is not None else {}
+        for other in reuse:
+            for key, rec in RunStore(other).finished().items():
+                done.setdefault(key, rec)
         # two points may be the same scenario (a variant setting the base's own value, a file
         # compared with itself): their runs share a key and run once
         plan = [(i, s, run_key(shas[i], s)) for i in range(len(scns)) for s in seeds]
