@@ -552,7 +552,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    import subprocess
+    import os
 
     import sim
     from sim.app.launch import streamlit_command, streamlit_installed
@@ -568,10 +568,11 @@ def cmd_app(args: argparse.Namespace) -> int:
     _check_writable(Path(args.cache))
     cmd = streamlit_command(args.scenario, args.host, args.port or 8501, args.cache, args.jobs or 2)
     print(f"hotline app: http://{args.host}:{args.port or 8501} (Ctrl-C stops it)", file=sys.stderr)
-    try:
-        return subprocess.call(cmd)
-    except KeyboardInterrupt:
-        return EXIT_OK
+    sys.stderr.flush()
+    # Streamlit takes this process's place: its process id is the server's, so whoever
+    # started `hotline app` can stop the server by that id
+    os.execv(cmd[0], cmd)
+    return EXIT_OK  # pragma: no cover - execv does not return
 
 
 def _progress(desc: str):

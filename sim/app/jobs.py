@@ -335,17 +335,28 @@ class Job:
         tail = self.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
         return tail[-1] if tail else f"job ended with exit code {code}"
 
-    def cancel(self) -> None:
-        """End the job and its worker processes (its process group); finished runs stay."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
+    def cancel(self, timeout: float = 10.0) -> None:
+        """End the job and its worker processes (its process group: SIGTERM, SIGKILL after
+        half of ``timeout`` seconds), and return when they are gone; finished runs stay."""
+        pgid = self.process.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+        start, killed = time.monotonic(), False
+        while True:
+            self.process.poll()  # reap the job process itself (our child)
             try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+                os.killpg(pgid, 0)  # anyone left in the group? (workers are reaped by init)
+            except ProcessLookupError:
+                break
+            if not killed and time.monotonic() - start > timeout / 2:
                 with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+                    os.killpg(pgid, signal.SIGKILL)
+                killed = True
+            if time.monotonic() - start > timeout:
+                break
+            time.sleep(0.05)
+        if self.process.poll() is None:
+            self.process.wait()
 
 
 def start(spec: Spec) -> Job:

@@ -19,7 +19,7 @@ def streamlit_command(scenario: str | Path, host: str = DEFAULT_HOST, port: int 
         "--server.address", host, "--server.port", str(port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none", "--server.runOnSave", "false",
-        "--global.developmentMode", "false",
+        "--global.developmentMode", "false", "--client.toolbarMode", "minimal",
         "--", "--scenario", str(scenario), "--cache", str(cache), "--jobs", str(jobs),
     ]
 
