@@ -172,6 +172,10 @@ def test_what_if_runs_only_the_variant_and_a_revisit_is_a_cache_hit(small, tmp_p
     # the measured time per order now drives the estimate
     per = jobs.seconds_per_order(tmp_path)
     assert per != jobs.DEFAULT_SECONDS_PER_ORDER and per > 0
+    # the report download: hotline report on the variant's first run folder
+    report = jobs.make_report(out.report_run)
+    assert report == out.report_run / "report.html"
+    assert "全年共计签收热线工单" in report.read_text(encoding="utf-8")
 
 
 def test_a_cancelled_job_leaves_no_result_and_resumes(small, tmp_path):

@@ -512,3 +512,20 @@ def test_a_never_in_the_runs_gives_an_infinite_mean_and_no_interval():
         assert d["diff"] == np.inf and np.isnan(d["ci_low"]) and d["n"] == 3
         assert stats.describe(np.array([1.0, np.inf]))["mean"] == np.inf
     assert stats.mean_ci(np.array([1.0, 2.0, 3.0]))[1] < 2.0  # finite values: the t interval
+
+
+def test_compare_reuses_another_studys_finished_runs(tmp_path):
+    """``reuse=``: a run whose key (scenario as run, seed, source digest) is finished in
+    another study folder is taken from it, not run again; the tables are the same as when
+    everything runs (the what-if page reuses its cached baseline this way)."""
+    seeds = [1, 2]
+    variant = {"v": {"mechanisms.one_team.inspectors": 1}}
+    sim.compare(SMALL, {"same": {}}, seeds, executor="serial", out=tmp_path / "base", progress=False)
+    reused = sim.compare(SMALL, variant, seeds, executor="serial", out=tmp_path / "whatif",
+                         reuse=[tmp_path / "base"], progress=False)
+    assert reused.computed == 2 and reused.reused == 2
+    assert len(list((tmp_path / "whatif" / RUNS_DIR).glob("*.json"))) == 2  # the variant's only
+    fresh = sim.compare(SMALL, variant, seeds, executor="serial", progress=False)
+    assert fresh.computed == 4
+    cols = ["variant", "indicator", "base_mean", "variant_mean", "diff", "ci_low", "ci_high"]
+    pd.testing.assert_frame_equal(reused.effects[cols], fresh.effects[cols])

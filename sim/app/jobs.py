@@ -189,7 +189,7 @@ def _ensure(folder: Path, spec: Spec, base: Scenario, reuse: Path | None) -> Non
                 raise RuntimeError(f"{study.failed} run(s) failed: {first}")
             _set_status(folder, "charts")
             write_atomic(folder / APP / "scenario.toml", scenario_toml(scn).encode("utf-8"))
-            draw_charts(folder, point, reuse)
+            draw_charts(folder, point, reuse, spec.jobs)
             _record_timing(Path(spec.cache), study.runs, scn)
             _write_json(folder / APP / DONE, {"seconds": time.perf_counter() - started,
                                               "computed": study.computed, "reused": study.reused})
@@ -212,24 +212,49 @@ def kept_runs(folder: Path, point: str, fallback: Path | None = None) -> list[Pa
     return []
 
 
-def draw_charts(folder: Path, point: str, fallback: Path | None = None) -> None:
+def chart_tables(run: str) -> dict[str, Any]:
+    """What the two charts need from one kept run folder (small tables, made in a worker
+    process): its seed, scenario name and version, ``data.event_month_table``,
+    ``replications.daily_table_7d``, and the holiday and surge spans."""
+    from sim.plots import data
+    from sim.plots.replications import daily_table_7d
+    from sim.result import Result
+
+    res = Result.load(run)
+    return {"seed": res.seed, "name": res.scenario.name,
+            "version": str((res.meta.get("versions") or {}).get("hotline-sim", "?")),
+            "monthly": data.event_month_table(res), "daily": daily_table_7d(res),
+            "holidays": data.holiday_spans(res), "surges": data.surge_spans(res)}
+
+
+def draw_charts(folder: Path, point: str, fallback: Path | None = None, workers: int = 1) -> None:
     """The monthly chart and the daily arrivals-and-backlog chart of ``point`` over its seeds
     (mean with 95 % band; sim.plots.replications), as app/monthly.png and app/daily.png;
-    labels in Chinese and English."""
-    from sim.plots.replications import daily_figure, monthly_figure
+    labels in Chinese and English.  The runs' chart tables are made on ``workers``
+    processes (reading a kept run folder is most of the time)."""
+    from sim.batch.executors import make_executor
+    from sim.plots.replications import daily_figure_of, monthly_figure_of
     from sim.plots.style import Source
-    from sim.result import Result
 
     runs = kept_runs(folder, point, fallback)
     if not runs:
         return
-    results = [Result.load(f) for f in runs]
-    first = results[0]
-    source = Source(first.scenario.name, ",".join(str(r.seed) for r in results),
-                    str((first.meta.get("versions") or {}).get("hotline-sim", "?")))
+    ex = make_executor("processes" if workers > 1 else "serial", workers)
+    try:
+        parts = sorted(ex.map_unordered(chart_tables, [str(r) for r in runs]),
+                       key=lambda x: x["seed"])
+    finally:
+        ex.close()
+    first = parts[0]
+    source = Source(first["name"], ",".join(str(x["seed"]) for x in parts), first["version"])
     what = {"base": "基准 baseline", "variant": "方案 what-if"}.get(point, point)
-    for name, fn in (("monthly", monthly_figure), ("daily", daily_figure)):
-        fig = fn(results, source, "both", what)
+    figures = {
+        "monthly": monthly_figure_of([x["monthly"] for x in parts], first["holidays"], source,
+                                     "both", what),
+        "daily": daily_figure_of([x["daily"] for x in parts], first["holidays"], first["surges"],
+                                 source, "both", what),
+    }
+    for name, fig in figures.items():
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
         write_atomic(folder / APP / f"{name}.png", buf.getvalue())

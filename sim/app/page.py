@@ -157,6 +157,10 @@ def main() -> None:
         est = jobs.estimate_seconds(scn, jobs.runs_to_make(base_spec), args.jobs, per_order)
         if est <= jobs.CITY_SECONDS and "job" not in state:
             state["base_job"] = jobs.start(base_spec)
+    base_job = state.get("base_job")
+    if base_job is not None and base_job.base == bfolder and base_job.running():
+        done, total, _ = base_job.progress()
+        st.caption(t("baseline_running", lang, d=done, n=total))
 
     if checked.error:
         st.error(t("invalid", lang) + checked.error)

@@ -64,8 +64,16 @@ def monthly_figure(results: list[Result], source: Source, lang: str = "both",
                    what: str | None = None) -> Figure:
     """Chart 1 over replications: mean orders received and closed by month (bars with 95 %
     error bars) and the mean open backlog at month end (line with its 95 % band)."""
-    band = mean_band([data.event_month_table(r) for r in results], floor=0.0)
-    return monthly_chart(band.mean, data.holiday_spans(results[0]), source, lang, band=band,
+    return monthly_figure_of([data.event_month_table(r) for r in results],
+                             data.holiday_spans(results[0]), source, lang, what)
+
+
+def monthly_figure_of(tables: list[pd.DataFrame], holidays: list, source: Source,
+                      lang: str = "both", what: str | None = None) -> Figure:
+    """``monthly_figure`` from the runs' ``data.event_month_table`` tables (one per seed),
+    made elsewhere (e.g. in worker processes), and the first run's ``data.holiday_spans``."""
+    band = mean_band(tables, floor=0.0)
+    return monthly_chart(band.mean, holidays, source, lang, band=band,
                           note=band_note(lang, band, what))
 
 
@@ -90,9 +98,17 @@ def daily_figure(results: list[Result], source: Source, lang: str = "both",
                  what: str | None = None) -> Figure:
     """Chart 6 over replications: mean daily arrivals (and their 7-day mean, with its band)
     and the mean open backlog at each day's end with its 95 % band."""
-    band = mean_band([daily_table_7d(r) for r in results], floor=0.0)
-    return daily_chart(band.mean, data.holiday_spans(results[0]), data.surge_spans(results[0]),
-                        source, lang, band=band, note=band_note(lang, band, what))
+    return daily_figure_of([daily_table_7d(r) for r in results], data.holiday_spans(results[0]),
+                           data.surge_spans(results[0]), source, lang, what)
+
+
+def daily_figure_of(tables: list[pd.DataFrame], holidays: list, surges: list, source: Source,
+                    lang: str = "both", what: str | None = None) -> Figure:
+    """``daily_figure`` from the runs' ``daily_table_7d`` tables (one per seed), made
+    elsewhere, and the first run's ``data.holiday_spans`` and ``data.surge_spans``."""
+    band = mean_band(tables, floor=0.0)
+    return daily_chart(band.mean, holidays, surges, source, lang, band=band,
+                       note=band_note(lang, band, what))
 
 
 def figures(folder: str | Path, lang: str, runs: pd.DataFrame | None = None,
