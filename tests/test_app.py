@@ -179,7 +179,7 @@ def test_what_if_runs_only_the_variant_and_a_revisit_is_a_cache_hit(small, tmp_p
 
 
 def test_a_cancelled_job_leaves_no_result_and_resumes(small, tmp_path):
-    seeds = [1, 2, 3, 4]
+    seeds = [1, 2, 3]
     lv = controls.baseline(small).with_(inspectors=1)
     spec = jobs.Spec.of(small, controls.overrides(small, lv), seeds, tmp_path, jobs=1)
     job = jobs.start(spec)
@@ -187,7 +187,7 @@ def test_a_cancelled_job_leaves_no_result_and_resumes(small, tmp_path):
     while job.progress()[0] < 1 and time.time() < deadline:
         time.sleep(0.1)
     done_before = job.progress()[0]
-    assert 1 <= done_before < 8, "the job should be part way"
+    assert 1 <= done_before < 6, "the job should be part way"
     job.cancel()
     assert not job.running()
     with pytest.raises(ProcessLookupError):  # its process group (workers too) is gone
@@ -198,7 +198,7 @@ def test_a_cancelled_job_leaves_no_result_and_resumes(small, tmp_path):
     b, w = jobs.run_job(spec)
     assert jobs.is_done(w)
     assert finished <= _runs(b) | _runs(w)
-    assert len(_runs(b)) + len(_runs(w)) == 8
+    assert len(_runs(b)) + len(_runs(w)) == 6
 
 
 def test_estimate_counts_waves_of_runs(small, tmp_path):

@@ -429,12 +429,22 @@ def outcome(base: Path, whatif: Path) -> Outcome:
     charts = {who: {c: (f / APP / f"{c}.png").read_bytes() for c in CHARTS
                     if (f / APP / f"{c}.png").is_file()}
               for who, f in (("base", base), ("variant", whatif))}
-    runs = kept_runs(whatif, "variant", base)
     done = json.loads((whatif / APP / DONE).read_text(encoding="utf-8"))
     result = Outcome(effects, charts, (whatif / APP / "scenario.toml").read_text(encoding="utf-8"),
-                     runs[0] if runs else None, float(done.get("seconds", math.nan)))
+                     report_run(base, whatif), float(done.get("seconds", math.nan)))
     _outcomes[key] = result
     return result
+
+
+def report_run(base: Path, whatif: Path) -> Path | None:
+    """The variant's kept run folder of its first seed (``logs/variant-s<seed>``; the
+    baseline's when the what-if reused all its runs), the one the report is made of."""
+    seeds = json.loads((whatif / APP / SPEC).read_text(encoding="utf-8"))["seeds"]
+    for folder, point in ((whatif, "variant"), (base, "base")):
+        run = folder / STUDY / "logs" / f"{point}-s{min(seeds)}"
+        if (run / "manifest.json").is_file():
+            return run
+    return None
 
 
 def make_report(run: Path, timeout: float = 600) -> Path:
