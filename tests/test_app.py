@@ -60,11 +60,8 @@ def test_levers_become_the_variants_overrides(yuelu):
         callback="sms",
     )
     ov = controls.overrides(scn, lv)
-    streets = [i for i, u in enumerate(scn.units) if u.kind == "street"]
-    assert len(streets) == 17
-    for i in streets:
-        assert ov[f"units.{i}.handlers"] == scn.units[i].handlers + 3
-    assert not any(f"units.{i}.handlers" in ov for i, u in enumerate(scn.units) if u.kind != "street")
+    assert ov["handling.extra_handlers.street"] == 3  # three more at each street office
+    assert "handling.extra_handlers.department" not in ov  # only what differs
     assert ov["mechanisms.one_team.inspectors"] == 2
     assert ov["time_limits.reply_working_days.complaint"] == 10.0
     assert "time_limits.reply_working_days.help" not in ov  # only what differs
@@ -74,6 +71,7 @@ def test_levers_become_the_variants_overrides(yuelu):
     checked = controls.check(scn, lv)
     assert checked.error is None
     v = checked.scenario
+    assert v.unit_handlers() == [u.handlers + (3 if u.kind == "street" else 0) for u in scn.units]
     assert v.mechanisms.one_team.inspectors == 2 and v.callback.method == "sms"
     assert v.time_limits.reply_working_days.complaint == 10.0
     assert not v.mechanisms.one_list.enabled
@@ -122,6 +120,10 @@ def test_an_invalid_combination_gives_the_schemas_message_and_runs_nothing(yuelu
     with pytest.raises(ScenarioError) as e:
         compare(yuelu, {"v": checked.overrides}, seeds=[1], executor="serial", progress=False)
     assert "demand.surges.0.factor: 0.5 would need the named topics" in str(e.value)
+    # a staffing cut past the fewest-staffed unit: the schema's cross-check, in one line
+    cut = controls.check(yuelu, controls.baseline(yuelu).with_(handlers={"department": -3, "street": 0}))
+    assert cut.scenario is None and cut.error.startswith(
+        "app controls: handling.extra_handlers.department: -3 leaves unit")
     # and the what-if cannot even be named as a job
     with pytest.raises(ScenarioError):
         jobs.Spec.of(yuelu, checked.overrides, [1], tmp_path).folders()
@@ -155,6 +157,9 @@ def test_what_if_runs_only_the_variant_and_a_revisit_is_a_cache_hit(small, tmp_p
     r = out.effects.set_index("indicator").loc["on_time_reply_rate"]
     assert t.loc["on-time reply rate", "what-if"] == format_value("on_time_reply_rate", r["variant_mean"])
 
+    costs = tables.cost_table(out.effects, "en")
+    assert list(costs["indicator"])[:3] == [tables.indicator_name(k, "en") for k in
+                                            ("staffed_hours", "handler_hours", "supervision_actions")]
     # a revisit: same setting, same folders, nothing runs, answered from memory
     stamp = (w / jobs.APP / jobs.DONE).stat().st_mtime_ns
     t0 = time.perf_counter()
@@ -330,7 +335,7 @@ def test_page_in_chromium_matches_compare(server, small):
     # the same what-if through sim.batch.study.compare, same settings and seeds
     lv = controls.baseline(small).with_(inspectors=2, handlers={"department": 1, "street": 0})
     ov = controls.overrides(small, lv)
-    assert ov == {"units.0.handlers": 3, "mechanisms.one_team.inspectors": 2}
+    assert ov == {"handling.extra_handlers.department": 1, "mechanisms.one_team.inspectors": 2}
     study = compare(small, {"what-if": ov}, seeds=[1, 2, 3, 4, 5], jobs=2, progress=False)
     e = study.effects.set_index("indicator").loc["on_time_reply_rate"]
     assert cells[:4] == ["on-time reply rate", format_value("on_time_reply_rate", e["base_mean"]),

@@ -28,6 +28,7 @@ from sim.scenario import (
     SIX,
     Callback,
     CategoryLimits,
+    KindCounts,
     Scenario,
     ScenarioError,
     Surge,
@@ -39,7 +40,7 @@ from sim.scenario import (
 KINDS = ("department", "street")
 # page ranges where the schema has no upper bound (choices of the page, not of the model)
 UI_SPAN = {
-    "handlers_per_unit": 10,     # at most this many handlers added per unit
+    "handlers_per_unit": 10,     # at most this many handlers added per unit (above the baseline's)
     "inspectors_min_max": 12,    # the team slider goes to max(this, 2 x baseline)
     "limit_min_max": 30.0,       # limits go to max(this, 2 x baseline) working days
     "surge_percent": (-50.0, 100.0),  # surge size, % change of the arrival rate
@@ -76,7 +77,7 @@ class Levers:
     """One setting of the page's levers.
 
     ``handlers``: handlers added to each unit of a kind (department 部门, street 街镇),
-    negative to remove (handlers per unit); ``inspectors``: supervision team size (people);
+    negative to remove (handlers per unit: ``handling.extra_handlers``); ``inspectors``: supervision team size (people);
     ``limits``: reply limit by category (working days); ``mechanisms``: each 六个一
     mechanism on/off; ``surge``: an added surge or None; ``callback``: the callback method
     (回访方式)."""
@@ -103,6 +104,16 @@ def _schema_lower(model: type, name: str) -> tuple[float, bool]:
     return float("-inf"), False
 
 
+def _schema_upper(model: type, name: str) -> float:
+    """The upper bound (le/lt) of field ``name`` of pydantic ``model``, or inf."""
+    for m in model.model_fields[name].metadata:
+        if isinstance(m, at.Le):
+            return float(m.le)
+        if isinstance(m, at.Lt):
+            return float(m.lt)
+    return float("inf")
+
+
 def choices(model: type, name: str) -> tuple[str, ...]:
     """The allowed values of a Literal field of the schema (e.g. the callback methods)."""
     return tuple(typing.get_args(model.model_fields[name].annotation))
@@ -111,7 +122,7 @@ def choices(model: type, name: str) -> tuple[str, ...]:
 def baseline(scn: Scenario) -> Levers:
     """The levers as the scenario sets them (nothing changed, no surge added)."""
     return Levers(
-        handlers=dict.fromkeys(KINDS, 0),
+        handlers={k: int(getattr(scn.handling.extra_handlers, k)) for k in KINDS},
         inspectors=int(scn.mechanisms.one_team.inspectors),
         limits={c: float(scn.time_limits.reply_working_days.get(c)) for c in CATEGORIES},
         mechanisms={m: bool(getattr(scn.mechanisms, m).enabled) for m in SIX},
@@ -133,8 +144,13 @@ def bounds(scn: Scenario) -> dict[str, Bounds]:
     out: dict[str, Bounds] = {}
     unit_lo, _ = _schema_lower(Unit, "handlers")
     for kind in kinds_present(scn):
+        # handling.extra_handlers.<kind>: its own range, and no unit below units.*.handlers' minimum
+        own_lo, _ = _schema_lower(KindCounts, kind)
+        own_hi = _schema_upper(KindCounts, kind)
         fewest = min(u.handlers for u in scn.units if u.kind == kind)
-        out[f"handlers.{kind}"] = Bounds(unit_lo - fewest, UI_SPAN["handlers_per_unit"], 1,
+        base = getattr(scn.handling.extra_handlers, kind)
+        out[f"handlers.{kind}"] = Bounds(max(own_lo, unit_lo - fewest),
+                                         min(own_hi, base + UI_SPAN["handlers_per_unit"]), 1,
                                          "handlers per unit")
     team = type(scn.mechanisms.one_team)
     lo, _ = _schema_lower(team, "inspectors")
@@ -178,10 +194,10 @@ def overrides(scn: Scenario, levers: Levers) -> dict[str, Any]:
     make of ``scn``: only what differs from the scenario, in a fixed order.  JSON-able (dates
     as ISO text)."""
     out: dict[str, Any] = {}
-    for i, unit in enumerate(scn.units):
-        delta = int(levers.handlers.get(unit.kind, 0))
-        if delta:
-            out[f"units.{i}.handlers"] = unit.handlers + delta
+    for kind in KINDS:
+        v = levers.handlers.get(kind)
+        if v is not None and int(v) != getattr(scn.handling.extra_handlers, kind):
+            out[f"handling.extra_handlers.{kind}"] = int(v)
     if levers.inspectors != scn.mechanisms.one_team.inspectors:
         out["mechanisms.one_team.inspectors"] = int(levers.inspectors)
     for c in CATEGORIES:

@@ -45,8 +45,8 @@ def _levers(scn, lang: str) -> controls.Levers:
     for kind in controls.kinds_present(scn):
         bd = b[f"handlers.{kind}"]
         handlers[kind] = sb.slider(
-            f"{t('handlers', lang, kind=t(kind, lang))} · {t('base', lang)} 0",
-            int(bd.lo), int(bd.hi), 0, 1, key=f"handlers_{kind}")
+            f"{t('handlers', lang, kind=t(kind, lang))} · {t('base', lang)} {base.handlers[kind]}",
+            int(bd.lo), int(bd.hi), base.handlers[kind], 1, key=f"handlers_{kind}")
     bd = b["inspectors"]
     inspectors = sb.slider(f"{t('inspectors', lang)} · {t('base', lang)} {base.inspectors}",
                            int(bd.lo), int(bd.hi), base.inspectors, 1, key="inspectors")

@@ -60,10 +60,16 @@ def outcome_table(effects: pd.DataFrame, lang: str) -> pd.DataFrame:
     return effect_rows(effects, OUTCOMES, lang)
 
 
+# the staffing's own cost (handlers x office hours: what a staffing lever spends), then the
+# cost columns of the ablation table (sim.batch.ablation.COSTS)
+COST_ROWS = ("staffed_hours", *COSTS)
+
+
 def cost_table(effects: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The cost columns of the ablation table (sim.batch.ablation.COSTS: handler-hours,
-    supervision actions, handler-months lent, plans adopted) as rows."""
-    return effect_rows(effects, COSTS, lang)
+    """The costs as rows: staffed handler-hours, then the ablation table's cost columns
+    (sim.batch.ablation.COSTS: handler-hours used, supervision actions, handler-months lent,
+    plans adopted)."""
+    return effect_rows(effects, COST_ROWS, lang)
 
 
-__all__ = ["OUTCOMES", "COSTS", "effect_rows", "outcome_table", "cost_table", "indicator_name"]
+__all__ = ["OUTCOMES", "COSTS", "COST_ROWS", "effect_rows", "outcome_table", "cost_table", "indicator_name"]
