@@ -436,6 +436,15 @@ def outcome(base: Path, whatif: Path) -> Outcome:
     return result
 
 
+def effects_ready(whatif: Path) -> pd.DataFrame | None:
+    """The what-if's paired effects as soon as its study has finished (while its charts are
+    being drawn), or None before: the page shows the indicator table first."""
+    study = whatif / STUDY
+    if not (study / "manifest.json").is_file():
+        return None
+    return pd.read_csv(study / "effects.csv", encoding="utf-8-sig")
+
+
 def report_run(base: Path, whatif: Path) -> Path | None:
     """The variant's kept run folder of its first seed (``logs/variant-s<seed>``; the
     baseline's when the what-if reused all its runs), the one the report is made of."""

@@ -95,14 +95,18 @@ def _phase(phase: str, lang: str) -> str:
         return phase
 
 
-def _show_outcome(out: jobs.Outcome, n_seeds: int, lang: str) -> None:
+def _show_tables(effects, n_seeds: int, lang: str) -> None:
     st.subheader(t("results", lang))
     st.markdown(f"**{t('indicators', lang, n=n_seeds)}**")
-    table = tables.outcome_table(out.effects, lang)
+    table = tables.outcome_table(effects, lang)
     st.table(table.set_index(table.columns[0]))
     st.markdown(f"**{t('costs', lang)}**")
-    costs = tables.cost_table(out.effects, lang)
+    costs = tables.cost_table(effects, lang)
     st.table(costs.set_index(costs.columns[0]))
+
+
+def _show_outcome(out: jobs.Outcome, n_seeds: int, lang: str) -> None:
+    _show_tables(out.effects, n_seeds, lang)
     st.caption(t("note_pp", lang) + " " + t("took", lang, s=out.seconds))
     for chart in jobs.CHARTS:
         st.markdown(f"**{t(chart, lang)}**")
@@ -180,6 +184,9 @@ def main() -> None:
     job = state.get("job")
     if job is not None and job.whatif == wfolder and job.running():
         _progress(job, lang)
+        early = jobs.effects_ready(wfolder)  # the table before the charts
+        if early is not None:
+            _show_tables(early, n_seeds, lang)
         return
     if job is not None and job.whatif == wfolder and job.error():
         st.error(t("failed", lang) + str(job.error()))
@@ -208,8 +215,11 @@ def _progress(job: jobs.Job, lang: str) -> None:
         job.cancel()
         st.session_state["cancelled"] = True
         st.rerun(scope="app")
-    if not job.running():
+    # the whole page again when the job ends, or when its tables are ready (before the charts)
+    if not job.running() or (phase != "runs" and st.session_state.get("phase") == "runs"):
+        st.session_state["phase"] = phase
         st.rerun(scope="app")
+    st.session_state["phase"] = phase
 
 
 main()
