@@ -332,6 +332,7 @@ class Job:
     base: Path
     whatif: Path | None
     log: Path
+    cancelled: bool = False
 
     def progress(self) -> tuple[int, int, str]:
         """(runs finished, runs in all, phase): the baseline's and the what-if's runs on the
@@ -350,9 +351,9 @@ class Job:
         return self.process.poll() is None
 
     def error(self) -> str | None:
-        """The job's one-line error, or None (still running, or finished well)."""
+        """The job's one-line error, or None (still running, finished well, or cancelled)."""
         code = self.process.poll()
-        if code in (None, 0):
+        if code in (None, 0) or self.cancelled:
             return None
         for f in (self.whatif, self.base):
             if f is not None and status(f).get("error"):
@@ -364,6 +365,7 @@ class Job:
         """End the job and its worker processes (its process group: SIGTERM, SIGKILL after
         half of ``timeout`` seconds), and return when they are gone; finished runs stay."""
         pgid = self.process.pid
+        self.cancelled = self.process.poll() is None
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGTERM)
         start, killed = time.monotonic(), False

@@ -156,15 +156,17 @@ def main() -> None:
     base_spec = jobs.Spec.of(scn, {}, seeds, cache, args.jobs)
     bfolder, _ = base_spec.folders()
     base_job = state.get("base_job")
-    if not jobs.is_done(bfolder) and (base_job is None or base_job.base != bfolder
-                                      or not base_job.running()):
-        est = jobs.estimate_seconds(scn, jobs.runs_to_make(base_spec), args.jobs, per_order)
-        if est <= jobs.CITY_SECONDS and "job" not in state:
-            state["base_job"] = jobs.start(base_spec)
-    base_job = state.get("base_job")
-    if base_job is not None and base_job.base == bfolder and base_job.running():
-        done, total, _ = base_job.progress()
-        st.caption(t("baseline_running", lang, d=done, n=total))
+    mine = base_job is not None and base_job.base == bfolder
+    if not jobs.is_done(bfolder):
+        if mine and base_job.running():
+            done, total, _ = base_job.progress()
+            st.caption(t("baseline_running", lang, d=done, n=total))
+        elif mine and base_job.error():
+            st.error(t("failed", lang) + str(base_job.error()))  # not started again by itself
+        elif "job" not in state:
+            est = jobs.estimate_seconds(scn, jobs.runs_to_make(base_spec), args.jobs, per_order)
+            if est <= jobs.CITY_SECONDS:
+                state["base_job"] = jobs.start(base_spec)
 
     if checked.error:
         st.error(t("invalid", lang) + checked.error)
