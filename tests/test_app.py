@@ -139,10 +139,13 @@ def test_what_if_runs_only_the_variant_and_a_revisit_is_a_cache_hit(small, tmp_p
     seeds = [1, 2]
     lv = controls.baseline(small).with_(inspectors=2)
     spec = jobs.Spec.of(small, controls.overrides(small, lv), seeds, tmp_path, jobs=2)
-    b, w = jobs.run_job(spec)
-    assert jobs.is_done(b) and jobs.is_done(w)
-    assert len(_runs(b)) == 2 and len(_runs(w)) == 2  # the baseline's runs are not in w
+    # the job process gets the spec as JSON, with the folders the page named
     import json
+
+    assert jobs.Spec(**json.loads(spec.to_json())).folders() == spec.folders()
+    b, w = jobs.run_job(spec)
+    assert (b, w) == spec.folders() and jobs.is_done(b) and jobs.is_done(w)
+    assert len(_runs(b)) == 2 and len(_runs(w)) == 2  # the baseline's runs are not in w
 
     manifest = json.loads((w / jobs.STUDY / "manifest.json").read_text())
     assert manifest["computed"] == 2 and manifest["reused"] == 2  # baseline reused

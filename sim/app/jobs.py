@@ -119,32 +119,38 @@ def _locked(folder: Path):
 @dataclass(frozen=True)
 class Spec:
     """A job: the baseline scenario (model_dump, JSON), the variant's overrides (empty: the
-    baseline only), the seeds, the worker processes and the cache folder."""
+    baseline only), the seeds, the worker processes, the cache folder, and the two cache
+    folders it fills (named when the spec is made, so that the job writes where the page
+    reads even if the installed code changes in between)."""
 
     base: dict[str, Any]
     overrides: dict[str, Any]
     seeds: list[int]
     cache: str
     jobs: int = DEFAULT_JOBS
+    base_dir: str = ""
+    whatif_dir: str = ""
 
     @classmethod
     def of(cls, base: Scenario, overrides: dict[str, Any], seeds: list[int], cache: Path,
            jobs: int = DEFAULT_JOBS) -> Spec:
-        return cls(base.model_dump(mode="json"), dict(overrides), [int(s) for s in seeds],
-                   str(cache), int(jobs))
+        """The spec of a what-if (or of the baseline alone, with no overrides).  Raises
+        ScenarioError (the schema's message) when the overrides make an invalid scenario."""
+        from sim.app.controls import variant
+
+        seeds = [int(s) for s in seeds]
+        b = base_folder(Path(cache), base, seeds)
+        w = (whatif_folder(Path(cache), base, variant(base, dict(overrides)), seeds)
+             if overrides else None)
+        return cls(base.model_dump(mode="json"), dict(overrides), seeds, str(cache), int(jobs),
+                   str(b), str(w) if w is not None else "")
 
     def scenario(self) -> Scenario:
         return from_dict(self.base, "app baseline")
 
     def folders(self) -> tuple[Path, Path | None]:
         """(baseline folder, what-if folder or None when there are no overrides)."""
-        from sim.app.controls import variant
-
-        base = self.scenario()
-        b = base_folder(Path(self.cache), base, self.seeds)
-        if not self.overrides:
-            return b, None
-        return b, whatif_folder(Path(self.cache), base, variant(base, self.overrides), self.seeds)
+        return Path(self.base_dir), (Path(self.whatif_dir) if self.whatif_dir else None)
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False, default=str)

@@ -68,7 +68,7 @@ COST_ROWS = ("staffed_hours", *COSTS)
 def cost_table(effects: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The costs as rows: staffed handler-hours, then the ablation table's cost columns
     (sim.batch.ablation.COSTS: handler-hours used, supervision actions, handler-months lent,
-    plans adopted)."""
+    plans adopted, assessment pressure)."""
     return effect_rows(effects, COST_ROWS, lang)
 
 
