@@ -331,6 +331,11 @@ def test_page_in_chromium_matches_compare(server, small):
             cells = [c.strip() for c in row.locator("th, td").all_inner_texts()]
             images = page.get_by_test_id("stImage").locator("img")
             expect(images).to_have_count(4, timeout=60_000)
+            # the four charts (baseline and what-if, monthly and daily) loaded as images
+            page.wait_for_function(
+                """() => { const imgs = [...document.querySelectorAll('[data-testid="stImage"] img')];
+                           return imgs.length === 4 && imgs.every(i => i.complete && i.naturalWidth > 0); }""",
+                timeout=60_000)
             sizes = images.evaluate_all(
                 "els => els.map(e => ({w: e.getBoundingClientRect().width,"
                 " h: e.getBoundingClientRect().height, n: e.naturalWidth}))")
