@@ -20,6 +20,8 @@ from xml.sax.saxutils import XMLGenerator
 import numpy as np
 import pandas as pd
 
+from sim.activities import ACTIVITY_NAMES, Act
+
 FORMATS = ("csv", "xes", "orders-csv", "orders-xlsx")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 XES_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
@@ -92,7 +94,21 @@ def _read(folder: Path, name: str) -> pd.DataFrame:
 
 def orders_export(folder: Path) -> pd.DataFrame:
     """The run folder's orders in the orders export format (one row per order)."""
-    orders = _read(folder, "orders.parquet").reset_index()
+    return orders_export_table(_read(folder, "orders.parquet"))
+
+
+def orders_export_table(orders: pd.DataFrame) -> pd.DataFrame:
+    """Named orders (``sim.logfile.named_orders``, as in ``orders.parquet``) in the orders
+    export format, one row per order.  ``办理时限 reply_deadline`` is the deadline in force at
+    the last reply, or, for an order awaiting a reply at the export's date (signed, not closed,
+    last step not a reply or callback), the deadline in force now (``due_in_force``): what a
+    centre's system shows for an order in hand, and what a forecast from the export needs."""
+    orders = orders.reset_index()
+    if "due_in_force" in orders and "last_activity" in orders:
+        done = {ACTIVITY_NAMES[a] for a in (Act.REPLY, Act.CALLBACK, Act.CLOSE)}
+        awaiting = ((orders["status"].astype(str) == "open")
+                    & ~orders["last_activity"].astype(str).isin(done))
+        orders["reply_due"] = orders["reply_due"].where(~awaiting, orders["due_in_force"])
     out = {}
     for zh, en, src in ORDER_COLUMNS:
         col = orders[src]

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.activities import CENTRE, CENTRE_NAME
 from sim.scenario import CATEGORIES
 
 from .run import ForecastInputError
@@ -70,21 +71,32 @@ def read_open_orders(path: Path, start: dt.date, scn: Any, mapping: str | Path |
             problems.append(f"{where}: topic {r.get('topic')!r} is not in the scenario")
             continue
         extensions = int(r.get("extensions", 0) or 0)
-        if not signed.iloc[i] < 0:
-            stage, since = "unsigned", created.iloc[i]
-        elif replied.iloc[i] < 0:
+        reopens = int(r.get("reopens", 0) or 0)
+        replies = int(r.get("replies", 0) or 0) if "replies" in t else None
+        detail = ""
+        at_centre = str(r.get("unit")) == CENTRE_NAME
+        if at_centre and not replied.iloc[i] < 0:
+            stage, since, unit = "centre", created.iloc[i], CENTRE
+        elif not signed.iloc[i] < 0:
+            stage, since, unit, detail = "unsigned", created.iloc[i], resp, "sign"
+        elif unit != resp and not replied.iloc[i] < 0:
+            # signed by a unit the responsibility list does not name: it returns the order
+            stage, since, detail = "unsigned", signed.iloc[i], "return"
+        elif replied.iloc[i] < 0 and not (reopens and replies is not None and replies <= reopens):
             stage, since = "replied", replied.iloc[i]
+        elif replied.iloc[i] < 0:
+            # reopened (重办) after its last reply, a reply of this round still to come: in
+            # hand since about the reply (the reopen's time is not in the export)
+            stage, since, detail = ("extended" if extensions else "handling"), replied.iloc[i], "signed"
         else:
-            stage, since = ("extended" if extensions else "handling"), signed.iloc[i]
+            stage, since, detail = ("extended" if extensions else "handling"), signed.iloc[i], "signed"
         due = (t["reply_deadline"].iloc[i] - origin).total_seconds() / 3600.0 if "reply_deadline" in t else np.nan
         sign_due = (t["sign_deadline"].iloc[i] - origin).total_seconds() / 3600.0 if "sign_deadline" in t else np.nan
-        reopens = int(r.get("reopens", 0) or 0)
         rows.append({
             "order": int(ids.iloc[i]) if str(ids.iloc[i]).isdigit() else int(i),
             "category": CATEGORIES.index(r["category"]), "urgent": bool(r.get("urgent", False)),
             "topic": topic, "channel": channels.get(str(r.get("channel")), 0), "responsible": resp,
-            "unit": unit if stage != "unsigned" else resp, "stage": stage,
-            "detail": "sign" if stage == "unsigned" else "", "arrival": created.iloc[i],
+            "unit": unit, "stage": stage, "detail": detail, "arrival": created.iloc[i],
             "sign_due": sign_due, "due": due, "since": since, "hops": int(r.get("returns", 0) or 0),
             "reopens": reopens, "rounds": reopens, "extensions": extensions, "escalated": False,
         })

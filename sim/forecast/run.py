@@ -16,6 +16,7 @@ from sim.activities import Act
 from sim.scenario import Scenario, apply_override, build_calendar, from_dict
 
 from .snapshot import STAGES
+from .state import MechanismState
 from .warm import WarmModel
 
 BAND = (0.05, 0.95)  # the 90 % band over seeds
@@ -177,9 +178,11 @@ def indicators(cols: dict[str, np.ndarray], first_carried: int, n_carried: int, 
     )
 
 
-def run_one(scn_f: Scenario, table: pd.DataFrame, prep: Prepared, seed: int) -> SeedOutcome:
-    """One warm-started run of the forecast scenario with ``seed``."""
-    model = WarmModel(scn_f, seed, table, prep.ages, prep.before)
+def run_one(scn_f: Scenario, table: pd.DataFrame, prep: Prepared, seed: int,
+            state: MechanismState | None = None) -> SeedOutcome:
+    """One warm-started run of the forecast scenario with ``seed`` (and the mechanisms'
+    ``state`` at the start, if known)."""
+    model = WarmModel(scn_f, seed, table, prep.ages, prep.before, state=state)
     log = model.run()
     cols = log.columns()
     return indicators(cols, model.first_carried, len(table), scn_f.run.horizon_days, len(scn_f.units))

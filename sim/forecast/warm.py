@@ -39,11 +39,12 @@ from sim.activities import CENTRE, Act
 from sim.log import EventLog
 from sim.model.engine import Model
 from sim.model.lifecycle import FATE_BITS
-from sim.model.units import occupy
+from sim.model.units import free_handlers, occupy
 from sim.port import IntakeDecisions, Order
 from sim.scenario import CATEGORIES, Scenario
 
 from .snapshot import STAGE_CODE
+from .state import MechanismState
 
 ALL_FATE = sum(FATE_BITS.values())  # a carried-in order has no fate draws of its own left
 REJECTION_TRIES = 1000
@@ -66,12 +67,15 @@ class WarmModel(Model):
 
     def __init__(self, scn: Scenario, seed: int, open_orders: pd.DataFrame,
                  ages_hours: np.ndarray, working_hours_before: Callable[[float], float],
-                 stream_to: str | Path | None = None) -> None:
+                 stream_to: str | Path | None = None, state: MechanismState | None = None) -> None:
         """``ages_hours``: per row of ``open_orders``, the time its stage has lasted at the
         start, in the units the model draws it in (working hours; clock hours for an urgent
         order, and for the centre's answer); ``working_hours_before(t)``: the working hours
-        from ``t`` < 0 to the start (the run's calendar begins at the start)."""
+        from ``t`` < 0 to the start (the run's calendar begins at the start); ``state``: the
+        mechanisms' state at the start (``sim.forecast.state``; None: a run's fresh state)."""
         super().__init__(scn, seed, stream_to)
+        if state is not None:
+            self._carry_state(state)
         self.open_orders = open_orders.reset_index(drop=True)
         self.stage_ages = np.asarray(ages_hours, dtype=float)
         self._before = working_hours_before
@@ -83,6 +87,24 @@ class WarmModel(Model):
         self._carried_cases(log)
         log.meta["carried_in"] = int(len(self.open_orders))
         return log
+
+    def _carry_state(self, state: MechanismState) -> None:
+        """Set the mechanisms' state in force at the start: the units' speed factors
+        (``one_set``), the handlers lent this month (``one_model``, they go back at its next
+        meeting), the topics with a resolution plan (``one_plan``).  A mechanism the scenario
+        has switched off takes nothing."""
+        if len(state.speed) != len(self.units) or len(state.lent) != len(self.units):
+            raise ValueError(f"state for {len(state.speed)} units, the scenario has {len(self.units)}")
+        one_set, one_model, one_plan = self.port["one_set"], self.port["one_model"], self.port["one_plan"]
+        for u, (speed, lent) in enumerate(zip(state.speed, state.lent, strict=True)):
+            if one_set.enabled and speed != 1.0:
+                one_set.speed[u] = speed
+                self.kernel.set_speed(u, speed)
+            if one_model.enabled and lent:
+                one_model.lent[u] = lent
+                self.kernel.change_capacity(u, lent)
+        if one_plan.enabled:
+            one_plan.planned.update(state.planned)
 
     # -- the carried-in orders -------------------------------------------------------------------
     def _schedule_carried(self) -> None:
@@ -148,7 +170,7 @@ class WarmModel(Model):
                 lc.raise_priority(o)
         elif stage in ("handling", "extended"):
             self._set_dues(o, due, int(row["extensions"]))
-            self._resume_handling(o, age)
+            self._resume_handling(o, age, queue_if_busy=str(row["detail"]) == "signed")
         elif stage == "replied":
             o.due_std = o.due_unit = due
             o.reply_at = float(row["since"])
@@ -215,9 +237,15 @@ class WarmModel(Model):
             f *= hard
         return f
 
-    def _resume_handling(self, o: Order, age: float) -> None:
+    def _resume_handling(self, o: Order, age: float, queue_if_busy: bool = False) -> None:
         """A round in a handler's hands for ``age`` hours: (hard, E, L) drawn conditioned on
-        E + L > age; the rest of E holds a handler, then the rest of L runs."""
+        E + L > age; the rest of E holds a handler, then the rest of L runs.
+
+        ``queue_if_busy``: the order may as well be waiting for a handler (an export shows
+        the sign-for, not the START): if handler work remains and every handler of the unit
+        is taken (by the orders resumed before it: in hand first, then by deadline), it
+        waits in the unit's queue, as the caseload rules would have kept it, and starts
+        afresh when a handler is free."""
         unit = self.units[o.unit]
         share = getattr(self.scn.demand.hard_share, CATEGORIES[o.category])
         effort = lead = 0.0
@@ -231,6 +259,12 @@ class WarmModel(Model):
             scale = self._lead(o, unit, 0.0)
             c = math.log(max(age - effort, 1e-12) / scale) / max(self.lifecycle.lead_sigma, 1e-12)
             lead = scale * math.exp(self.lifecycle.lead_sigma * _tail_normal(self.streams["warm.lead"].uniform(), c))
+        if queue_if_busy and effort > age and free_handlers(unit, 0.0) <= 0:
+            o.hard = int(self.streams["warm.hard"].uniform() < share)  # not started: its prior
+            self.lifecycle.request(o, 0.0, self.cal.working_clock(0.0))
+            if o.escalated:
+                self.lifecycle.raise_priority(o)
+            return
         o.handling = True
         o.started_at = -age
         if o.urgent:
