@@ -499,16 +499,17 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     variants = {item: _parse_sets([item]) for item in args.set or []}
     try:
         start = parse_date(args.start, "--from") if args.start else None
-        table, start, problems, source = open_orders_from(args.open, start, scn)
+        table, start, problems, source, state = open_orders_from(args.open, start, scn)
         table, more = check_open_orders(table, scn)
         problems += more
         for line in problems:
             print(f"hotline: warning: --open: {line}; left out", file=sys.stderr)
-        results = run_forecast(scn, table, start, args.days, seeds, variants)
+        results = run_forecast(scn, table, start, args.days, seeds, variants, state)
     except ForecastInputError as e:
         raise UserError(str(e)) from None
     manifest = {"scenario": scn.name, "seeds": args.seeds, "from": str(start), "days": args.days,
                 "open": source, "carried_in": len(table), "left_out": len(problems),
+                "mechanism_state": "fresh" if state is None else "carried in",
                 "variants": {"base": {}, **variants}}
     tables = write_forecast(out, results, start, [u.name for u in scn.units], table, manifest)
     forecast_charts(tables["daily"], tables["units"], out, manifest)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from sim.activities import CENTRE
 from sim.forecast.run import ForecastInputError
+from sim.forecast.state import MechanismState, state_at
 
 
 def _user_error(message: str) -> Exception:
@@ -39,10 +40,13 @@ def remap(table: pd.DataFrame, source_scn: Any, scn: Any) -> tuple[pd.DataFrame,
     return t[~bad].reset_index(drop=True), problems
 
 
-def open_orders_from(spec: str, start: dt.date | None, scn: Any) -> tuple[pd.DataFrame, dt.date, list[str], str]:
+def open_orders_from(spec: str, start: dt.date | None, scn: Any
+                     ) -> tuple[pd.DataFrame, dt.date, list[str], str, MechanismState | None]:
     """The open orders of ``--open``: ``RUN_FOLDER@DATE`` (a snapshot of a simulated run) or an
     export file (.csv/.xlsx/.parquet in the orders export format).  Returns the table, the
-    forecast start, the dropped rows' report and a description of the source."""
+    forecast start, the dropped rows' report, a description of the source, and the
+    mechanisms' state at the date (``sim.forecast.state``: from a run folder's system events
+    when its units are the scenario's, by name and order; None, a fresh state, otherwise)."""
     if "@" in spec and Path(spec.rsplit("@", 1)[0]).is_dir():
         from sim.forecast.snapshot import from_events
         from sim.result import Result
@@ -63,7 +67,9 @@ def open_orders_from(spec: str, start: dt.date | None, scn: Any) -> tuple[pd.Dat
                               f"{res.scenario.run.start} and not after its end {end}")
         table = from_events(res.events, res.cases, at)
         table, problems = remap(table, res.scenario, scn)
-        return table, at_day, problems, f"snapshot of {folder} (seed {res.seed}) at {at_day}"
+        same_units = [u.name for u in res.scenario.units] == [u.name for u in scn.units]
+        state = state_at(res.events, at, len(scn.units)) if same_units else None
+        return table, at_day, problems, f"snapshot of {folder} (seed {res.seed}) at {at_day}", state
     path = Path(spec)
     if not path.exists():
         raise _user_error(f"--open {spec}: no such file or run folder (a snapshot is RUN_FOLDER@YYYY-MM-DD)")
@@ -72,7 +78,7 @@ def open_orders_from(spec: str, start: dt.date | None, scn: Any) -> tuple[pd.Dat
     if start is None:
         raise _user_error(f"--open {spec}: an export needs --from (the date it was taken)")
     table, problems = read_open_orders(path, start, scn)
-    return table, start, problems, f"export {path} at {start}"
+    return table, start, problems, f"export {path} at {start}", None
 
 
 def print_summary(tables: dict[str, pd.DataFrame], carried: int, start: dt.date, days: int, out: Path) -> None:

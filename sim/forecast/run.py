@@ -189,14 +189,15 @@ def run_one(scn_f: Scenario, table: pd.DataFrame, prep: Prepared, seed: int,
 
 
 def run_forecast(scn: Scenario, table: pd.DataFrame, start: dt.date, days: int, seeds: Sequence[int],
-                 variants: dict[str, dict[str, Any]] | None = None) -> dict[str, list[SeedOutcome]]:
+                 variants: dict[str, dict[str, Any]] | None = None,
+                 state: MechanismState | None = None) -> dict[str, list[SeedOutcome]]:
     """Per variant (``base`` first: no overrides), the outcome of each seed (same seeds:
-    paired)."""
+    paired); ``state``: the mechanisms' state at ``start`` (None: fresh)."""
     out: dict[str, list[SeedOutcome]] = {}
     for name, overrides in {"base": {}, **(variants or {})}.items():
         scn_f = forecast_scenario(scn, start, days, overrides)
         prep = prepare(scn_f, table)
-        out[name] = [run_one(scn_f, table, prep, s) for s in seeds]
+        out[name] = [run_one(scn_f, table, prep, s, state) for s in seeds]
     return out
 
 
