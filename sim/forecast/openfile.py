@@ -5,7 +5,7 @@ as the snapshot table the warm start resumes (``sim.forecast.snapshot.COLUMNS``)
 The export has no START time, so a signed order without a reply is taken as in a handler's
 hands since its sign-for (``handling``; ``extended`` with an approved extension; detail
 ``signed``: the warm start queues it if no handler of its unit is free): its age counts any
-queue wait too.  A reopened order (重办, fewer replies than reopens) is in hand since its last
+queue wait too.  A reopened order (重办, no more replies than reopens) is in hand since its last
 reply (the reopen's time is not in the export); an order held by a unit the responsibility
 list does not name, without a reply, awaits its return; one held by the centre (热线中心)
 awaits the centre's answer (docs/forecast.md, "Limits").
