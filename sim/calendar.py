@@ -303,14 +303,27 @@ class WorkCalendar:
         """``add_working_hours(t, hours)`` when ``t``'s working clock is already known (the
         same floats: ``add_working_hours`` is exactly ``at_working_clock(clock + hours)``,
         never before ``t``)."""
-        return t if hours <= 0.0 else self.at_working_clock_from(t, clock + hours)
+        if hours <= 0.0:
+            return t
+        # (at_working_clock_from(t, clock + hours), inlined: a deadline per handling round)
+        w = clock + hours
+        if w <= 0.0:
+            out = self._starts[0] if self._starts else 0.0
+        else:
+            j = bisect_left(self._cum_end_x, w)
+            out = self._starts_x[j] + (w - self._cum_x[j])  # the sentinel gives inf
+        return out if out > t else t
 
     def at_working_clock_from(self, t: float, w: float) -> float:
         """``at_working_clock(w)`` for a clock reading ``w`` counted on from time ``t``'s
         (``w`` >= ``t``'s clock), never before ``t``: the time an amount of office work
         started at ``t`` ends.  (At ``t`` an opening, ``w`` equal to its clock would give
         the previous closing: an event dated before its cause.)"""
-        out = self.at_working_clock(w)
+        if w <= 0.0:  # (at_working_clock(w), inlined)
+            out = self._starts[0] if self._starts else 0.0
+        else:
+            j = bisect_left(self._cum_end_x, w)
+            out = self._starts_x[j] + (w - self._cum_x[j])  # the sentinel gives inf
         return out if out > t else t
 
     def add_working_days(self, t: float, days: float) -> float:
