@@ -52,6 +52,32 @@ def chinese_calendar_last_year() -> int:
     return year
 
 
+def _official_tables() -> tuple[Mapping[dt.date, str], Mapping[dt.date, str]]:
+    """``chinesecalendar``'s own data: its official days off (holidays) and adjusted working
+    days (调休上班), each date -> festival name.
+
+    Read directly because the package's per-date functions (``is_workday``,
+    ``get_holiday_detail``) validate every date by taking ``min`` and ``max`` over its whole
+    table (~600 dates) on each call: building a run's calendar and demand profile made some
+    2,700 such calls, an eighth of the instructions of a quarter-volume district year.  This
+    module checks the range once for the span (``official_years``); the two helpers below
+    are the package's own rules, and tests/test_calendar.py checks them against it."""
+    from chinese_calendar.constants import holidays, workdays
+
+    return holidays, workdays
+
+
+def _official_workday(d: dt.date, holidays: Mapping[dt.date, str], workdays: Mapping[dt.date, str]) -> bool:
+    """``chinese_calendar.is_workday(d)`` for a date within its data."""
+    return d in workdays or (d.weekday() <= 4 and d not in holidays)
+
+
+def _official_holiday(d: dt.date, holidays: Mapping[dt.date, str], workdays: Mapping[dt.date, str]) -> bool:
+    """A named official day off: ``chinese_calendar.get_holiday_detail(d)`` gives
+    ``(True, name)`` with a name, for a date within its data."""
+    return d not in workdays and d in holidays and holidays[d] is not None
+
+
 def official_years() -> range:
     """Years with official Chinese holiday data in the installed ``chinesecalendar``."""
     return range(CHINESE_CALENDAR_FIRST_YEAR, chinese_calendar_last_year() + 1)
@@ -87,8 +113,6 @@ def working_day_flags(
     elif holidays == "weekends":
         flags = [d.weekday() < 5 for d in dates]
     elif holidays in ("chinese", "projected"):
-        import chinese_calendar
-
         last = dates[-1] if dates else start
         official = official_years()
         if holidays == "chinese" and (start.year not in official or last.year not in official):
@@ -99,8 +123,9 @@ def working_day_flags(
         projected = projected_holidays(
             [y for y in range(start.year, last.year + 1) if y not in official]
         )
+        days_off, adjusted = _official_tables()
         flags = [
-            chinese_calendar.is_workday(d)
+            _official_workday(d, days_off, adjusted)
             if d.year in official
             else (d.weekday() < 5 and d not in projected)
             for d in dates
@@ -132,8 +157,6 @@ def holiday_flags(
     holiday, an adjusted working day (调休上班) is not."""
     dates = [start + dt.timedelta(days=i) for i in range(days)]
     if holidays in ("chinese", "projected"):
-        import chinese_calendar
-
         last = dates[-1] if dates else start
         official = official_years()
         if holidays == "chinese" and (start.year not in official or last.year not in official):
@@ -145,11 +168,12 @@ def holiday_flags(
             [y for y in range(start.year, last.year + 1) if y not in official]
         )
 
+        days_off, adjusted = _official_tables()
+
         def official_holiday(d: dt.date) -> bool:
             if d.year not in official:
                 return d in projected
-            on_holiday, name = chinese_calendar.get_holiday_detail(d)
-            return bool(on_holiday and name is not None)
+            return _official_holiday(d, days_off, adjusted)
 
         flags = [official_holiday(d) for d in dates]
     elif holidays in ("weekends", "none"):
@@ -279,14 +303,27 @@ class WorkCalendar:
         """``add_working_hours(t, hours)`` when ``t``'s working clock is already known (the
         same floats: ``add_working_hours`` is exactly ``at_working_clock(clock + hours)``,
         never before ``t``)."""
-        return t if hours <= 0.0 else self.at_working_clock_from(t, clock + hours)
+        if hours <= 0.0:
+            return t
+        # (at_working_clock_from(t, clock + hours), inlined: a deadline per handling round)
+        w = clock + hours
+        if w <= 0.0:
+            out = self._starts[0] if self._starts else 0.0
+        else:
+            j = bisect_left(self._cum_end_x, w)
+            out = self._starts_x[j] + (w - self._cum_x[j])  # the sentinel gives inf
+        return out if out > t else t
 
     def at_working_clock_from(self, t: float, w: float) -> float:
         """``at_working_clock(w)`` for a clock reading ``w`` counted on from time ``t``'s
         (``w`` >= ``t``'s clock), never before ``t``: the time an amount of office work
         started at ``t`` ends.  (At ``t`` an opening, ``w`` equal to its clock would give
         the previous closing: an event dated before its cause.)"""
-        out = self.at_working_clock(w)
+        if w <= 0.0:  # (at_working_clock(w), inlined)
+            out = self._starts[0] if self._starts else 0.0
+        else:
+            j = bisect_left(self._cum_end_x, w)
+            out = self._starts_x[j] + (w - self._cum_x[j])  # the sentinel gives inf
         return out if out > t else t
 
     def add_working_days(self, t: float, days: float) -> float:

@@ -287,3 +287,21 @@ def test_last_day_of_holiday_data_is_accepted():
 def test_unknown_holiday_mode():
     with pytest.raises(ValueError, match="unknown holiday calendar"):
         working_day_flags(dt.date(2021, 1, 1), 3, "lunar")
+
+
+def test_official_day_rules_match_the_package():
+    """working_day_flags and holiday_flags read chinesecalendar's tables directly (its
+    per-date functions re-validate each date at a cost): the same answers as the package's
+    is_workday and get_holiday_detail on every date its tables name and on two whole years."""
+    import chinese_calendar
+
+    from sim.calendar import _official_holiday, _official_tables, _official_workday, official_years
+
+    days_off, adjusted = _official_tables()
+    years = official_years()
+    dates = {d for d in (*days_off, *adjusted) if d.year in years}
+    dates |= {dt.date(2020, 1, 1) + dt.timedelta(days=i) for i in range(731)}
+    for d in sorted(dates):
+        on_holiday, name = chinese_calendar.get_holiday_detail(d)
+        assert _official_workday(d, days_off, adjusted) == chinese_calendar.is_workday(d), d
+        assert _official_holiday(d, days_off, adjusted) == bool(on_holiday and name is not None), d

@@ -286,9 +286,10 @@ SMALL_SEED_ALT = 6
 # -- SimPy's private state --------------------------------------------------------------------
 def test_simpy_private_state_is_as_the_engine_uses_it():
     """sim.model.engine.Environment writes SimPy's event heap (``_queue``: a list of
-    (time, priority, id, event)) and id counter (``_eid``), and its Wake events stand in for
-    simpy.Event through ``callbacks``/``_ok``/``_value``: pinned to SimPy 4.1 in
-    pyproject.toml; this test fails first if a SimPy release moves them."""
+    (time, priority, id, event)) and id counter (``_eid``), puts its calls in the event's
+    place, and runs them in its own loop beside SimPy's events (processed by SimPy's
+    ``step``): pinned to SimPy 4.1 in pyproject.toml; this test fails first if a SimPy
+    release moves them."""
     assert simpy.__version__.startswith("4.1."), simpy.__version__
     env = Environment(horizon=100.0)
     assert isinstance(env._queue, list) and isinstance(env._eid, itertools.count)

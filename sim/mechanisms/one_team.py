@@ -35,6 +35,8 @@ from sim.activities import Act
 from sim.port import Kernel, Order, Policy
 from sim.scenario import NonNegative, PolicyParams, Probability
 
+INF = math.inf
+
 
 class OneTeamParams(PolicyParams):
     inspectors: int = Field(4, ge=0, description="supervision team size (0 = no supervision)")
@@ -99,6 +101,9 @@ class OneTeam(Policy[OneTeamParams]):
         self._days = [d * 24.0 + kernel.cal.office.intervals[0][0] for d in kernel.cal.working_days]
         self._warn, self._remind, self._criticise, self._chase = (Agenda(self._days) for _ in range(4))
         self._fraction = 0.0  # the fraction of an action carried from one sweep to the next
+        # read once: on_deadline runs at every deadline set
+        self._at_working_clock = kernel.cal.at_working_clock
+        self._warn_before = self.params.warn_before_working_hours
         if self.active:
             self._next_day = 0
             self._schedule_next_sweep()
@@ -110,20 +115,17 @@ class OneTeam(Policy[OneTeamParams]):
         """A warning raises a queued order and makes a unit that would miss its deadline
         likelier to hurry: a reply due before the unit's deadline cannot be changed by it;
         one at the deadline can, from the warning on."""
-        return math.inf if t < order.due_unit else order.supervised_from
+        return INF if t < order.due_unit else order.supervised_from
 
     def on_deadline(self, order: Order) -> None:
         """An order's reply deadline was just set (or moved): its warning falls due at
         ``supervised_from`` (nothing on the team's lists comes before the warning).  It goes
         on the warning list only if it may still be open then (``follow``)."""
         order.watch += 1
-        cal = self.kernel.cal
         if order.urgent:
             order.supervised_from = order.due_unit - 2.0
         else:
-            order.supervised_from = cal.at_working_clock(
-                order.due_unit_clock - self.params.warn_before_working_hours
-            )
+            order.supervised_from = self._at_working_clock(order.due_unit_clock - self._warn_before)
 
     def on_wait(self, order: Order, until: float) -> None:
         """Put a watched order on the warning list (once per deadline) when it stays open

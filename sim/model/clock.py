@@ -9,16 +9,12 @@ pyproject.toml and tests/test_port.py checks the private use.
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappush
+from heapq import heappop, heappush
 from typing import Any
 
 import simpy
-from simpy.events import NORMAL, URGENT
-
-
-def _fire(ev: Wake) -> None:
-    if ev.version < 0 or ev.version == ev.order.version:
-        ev.fn(ev.order)
+from simpy.core import StopSimulation
+from simpy.events import NORMAL, URGENT, Event
 
 
 class Environment(simpy.Environment):
@@ -43,9 +39,7 @@ class Environment(simpy.Environment):
         self._queue_day_start(self.DAY)
 
     def _queue_day_start(self, when: float) -> None:
-        ev = Wake()
-        ev.fn, ev.order, ev.version, ev.callbacks = self._begin_day, None, -1, Wake.FIRE
-        heappush(self._queue, (when, URGENT, next(self._eid), ev))
+        heappush(self._queue, (when, URGENT, next(self._eid), (self._begin_day, None, -1)))
 
     def _begin_day(self, _: None) -> None:
         """At 00:00 (before any other event of the day): the day's calls join the heap."""
@@ -64,22 +58,48 @@ class Environment(simpy.Environment):
         it is not queued: the event queue holds only what can still happen."""
         if when >= self.horizon:
             return
-        ev = Wake()
-        ev.fn = fn
-        ev.order = arg
-        ev.version = version
-        ev.callbacks = Wake.FIRE
         if when < self._day_end:
-            heappush(self._queue, (when, NORMAL, next(self._eid), ev))
+            heappush(self._queue, (when, NORMAL, next(self._eid), (fn, arg, version)))
         else:
-            self._later.setdefault(int(when // self.DAY), []).append((when, NORMAL, next(self._eid), ev))
+            self._later.setdefault(int(when // self.DAY), []).append((when, NORMAL, next(self._eid), (fn, arg, version)))
 
+    def run(self, until: float | Event | None = None) -> Any:
+        """SimPy's ``run``, with the model's calls processed in line.
 
-class Wake:
-    """A minimal SimPy event (the documented event protocol: ``callbacks`` and ``_ok``) that
-    calls ``fn(order)`` when processed, unless the order's plan changed since (``version``)."""
-
-    __slots__ = ("callbacks", "fn", "order", "version")
-    _ok = True  # it always succeeds
-    _value = None
-    FIRE = (_fire,)  # SimPy iterates callbacks once and then sets them to None
+        A call is queued as SimPy queues an event, ``(time, priority, id, call)``, with the
+        call ``(fn, arg, version)`` in the event's place (a tuple: no event object is built
+        per call).  This loop pops the heap as SimPy's ``step`` does and makes a call at
+        once; any other entry (a plain SimPy event, the ``until`` event) goes back on the heap,
+        where it is again the least, and SimPy's own ``step`` processes it, so the order and
+        the semantics of processing are SimPy's.  (A call costs no ``step`` and no callback
+        dispatch: a fifth of a district year's instructions went to them.)"""
+        if until is not None:
+            if not isinstance(until, Event):
+                at = until if isinstance(until, int) else float(until)
+                if at <= self.now:
+                    raise ValueError(f"until ({at}) must be greater than the current simulation time")
+                until = Event(self)
+                until._ok = True
+                until._value = None
+                self.schedule(until, URGENT, at - self.now)
+            elif until.callbacks is None:
+                return until.value
+            until.callbacks.append(StopSimulation.callback)
+        queue = self._queue
+        try:
+            while queue:
+                entry = heappop(queue)
+                call = entry[3]
+                if call.__class__ is tuple:
+                    self._now = entry[0]
+                    fn, arg, version = call
+                    if version < 0 or version == arg.version:
+                        fn(arg)
+                else:
+                    heappush(queue, entry)
+                    self.step()
+        except StopSimulation as exc:
+            return exc.args[0]  # the until event's value
+        if until is not None:
+            raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {until}')
+        return None

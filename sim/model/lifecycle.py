@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.activities import BASIC, CENTRE, DISSATISFIED, SATISFIED, UNREACHED, Act
+from sim.log import NAN
 from sim.memory import as_array
 from sim.model.callback import SatisfactionModel
 from sim.model.units import (
@@ -51,6 +52,10 @@ FATE_BITS = {
 
 
 EFFORT_BIT, LEAD_BIT = FATE_BITS["effort"], FATE_BITS["lead"]
+# the activity codes as plain ints: a module global costs less than an enum's attribute on
+# the per-event path, and the log stores the same value
+SIGN, START, REPLY, SENDBACK, CALLBACK, CLOSE = (
+    int(Act.SIGN), int(Act.START), int(Act.REPLY), int(Act.SENDBACK), int(Act.CALLBACK), int(Act.CLOSE))
 CALLBACK_BITS = FATE_BITS["window"] | FATE_BITS["reach"]  # drawn together, at the callback
 NO_FATE = (0, None)  # a draw consumed in bulk: the stream draws
 
@@ -60,6 +65,8 @@ class Lifecycle:
 
     def __init__(self, model: RunState) -> None:
         self.m = model
+        self.env = model.env
+        self.horizon = model.horizon
         self.scn = model.scn
         self.cal = model.cal
         self.record = model.log.record
@@ -70,6 +77,7 @@ class Lifecycle:
         self.hpd = model.cal.hours_per_day
         limits = scn.time_limits
         self.reply_limit_wd = [limits.reply_working_days.get(c) for c in model.categories]
+        self.reply_urgent_hours, self.max_extensions = limits.reply_urgent_hours, limits.max_extensions
         # the policies' decision points (sim.port): only those that take part, in order
         hooks = model.port.hooks
         self._on_sign, self._on_deadline, self._on_wait = hooks["on_sign"], hooks["on_deadline"], hooks["on_wait"]
@@ -91,6 +99,7 @@ class Lifecycle:
         self.review_delay, self.sendback_p = scn.review.delay_hours, scn.review.sendback_probability
         cb = scn.callback
         self.method = cb.method
+        self.attempts = cb.attempts
         self.satisfaction = SatisfactionModel(cb.satisfaction, model.categories, by_person=cb.method != "sms")
         self.reopen_p = cb.reopen_probability_if_dissatisfied
         self.escalate_after = cb.escalation.after_reopens  # 0: never
@@ -108,6 +117,9 @@ class Lifecycle:
         u, z = model.orders.uniforms, model.orders.normals
         self._fate_u = {n: (FATE_BITS[n], v) for n, v in u.items() if n not in self.consumed_u}
         self._fate_z = {n: (FATE_BITS[n], v) for n, v in z.items() if n not in self.consumed_z}
+        # the two draws every order makes (``u``, inlined in ``reply`` and ``callback_reached``)
+        self._review_fate = self._fate_u.get("review", NO_FATE)
+        self._satisfy_fate = self._fate_u.get("satisfy", NO_FATE)
 
     def _first_round_draws(self, model: RunState) -> None:
         """What an order's own fate draws give at its first handling and first callback,
@@ -199,17 +211,18 @@ class Lifecycle:
         factor = self.limit_factor[o.unit]
         clock = None
         if o.urgent:
-            hours = self.scn.time_limits.reply_urgent_hours
+            hours = self.reply_urgent_hours
             o.due_std = t + hours
             o.due_unit = o.due_std if factor == 1.0 else t + hours * factor
         else:
-            cal, clock = self.cal, self.cal.working_clock(t)
+            cal = self.cal
+            clock = cal.working_clock(t)
             limit = self.reply_limit_wd[o.category]
             o.due_std = cal.add_working_hours_at(t, clock, limit * self.hpd)
             hours = limit * factor * self.hpd
             o.due_unit = o.due_std if factor == 1.0 else cal.add_working_hours_at(t, clock, hours)
             o.due_unit_clock = clock + hours
-        o.extensions_left = self.scn.time_limits.max_extensions
+        o.extensions_left = self.max_extensions
         o.reply_at = math.inf
         o.warned = False
         for on_deadline in self._on_deadline:
@@ -237,7 +250,7 @@ class Lifecycle:
 
     def sign(self, o: Order) -> None:
         """A sign-for after a redispatch (the first sign-fors are counted at intake)."""
-        now = self.m.env.now
+        now = self.env.now
         month = self.units[o.unit].months[bisect_right(self.month_starts, now)]  # (Model.month_of)
         month.signs += 1
         if now > o.sign_due:
@@ -252,7 +265,7 @@ class Lifecycle:
             self.schedule(self.cal.add_working_hours(now, back), self.return_order, o)
             return
         clock = self.set_reply_dues(o, now)
-        self.record(o.id, Act.SIGN, now, o.unit, o.due_std)
+        self.record(o.id, SIGN, now, o.unit, o.due_std)
         for on_sign in self._on_sign:
             on_sign(o, now)
         self.request(o, now, clock)
@@ -297,7 +310,7 @@ class Lifecycle:
         if not o.urgent:
             now = self.cal.next_office_time(now)
         o.handling = True  # in hand: effort until effort_end, then the lead time
-        if now >= self.m.horizon:
+        if now >= self.horizon:
             return  # the office opens after the run: nothing of this round happens within it
         o.started_at = now
         if self.first_effort is not None and not o.used & EFFORT_BIT:
@@ -312,7 +325,7 @@ class Lifecycle:
         effort *= self.handling_scale * self.kind_effort[unit.index] * self.topic_effort[o.topic] / unit.speed
         if o.round > 0:
             effort *= self.reopen_lead_factor
-        self.record(o.id, Act.START, now, unit.index, value=effort)
+        self.record(o.id, START, now, unit.index, NAN, effort)
         lead = self.lead_time(o, unit)
         if o.urgent:
             end = now + effort
@@ -335,7 +348,7 @@ class Lifecycle:
 
     def start_queued(self, unit: Unit) -> None:
         """Start waiting orders while handlers are free (after a release or more capacity)."""
-        now = self.m.env.now
+        now = self.env.now
         while free_handlers(unit, now) > 0:
             nxt = pop_next(unit)
             if nxt is None:
@@ -390,7 +403,7 @@ class Lifecycle:
         if t <= o.due_unit:
             for on_wait in self._on_wait:  # (a warning due before the reply comes first)
                 on_wait(o, t)
-            limit = self.m.horizon
+            limit = self.horizon
             for next_change in self._next_change:
                 when = next_change(o, t)
                 if when < limit:
@@ -491,13 +504,13 @@ class Lifecycle:
 
     # -- reply, review, callback ----------------------------------------------------------------
     def reply_now(self, o: Order) -> None:
-        self.reply(o, self.m.env.now)
+        self.reply(o, self.env.now)
 
     def reply(self, o: Order, now: float) -> None:
         """The unit replies at ``now`` (which may be after the current time, see plan_reply)."""
         unit = self.units[o.unit]
         o.reply_at = now  # supervision stops chasing this round from then on
-        self.record(o.id, Act.REPLY, now, o.unit, o.due_std)
+        self.record(o.id, REPLY, now, o.unit, o.due_std)
         month = unit.months[bisect_right(self.month_starts, now)]  # (Model.month_of)
         month.replies += 1
         if now > o.due_std:
@@ -513,7 +526,13 @@ class Lifecycle:
                 p = self.escalated_resolve_p
             o.resolved = self.u(o, "resolve") < p
         review_at = now + self.review_delay
-        if self.u(o, "review") < self.sendback_p:
+        bit, values = self._review_fate  # (self.u(o, "review"), inlined)
+        if values is not None and not o.used & bit:
+            o.used |= bit
+            review = values[o.id]
+        else:
+            review = self.streams["review"].uniform()
+        if review < self.sendback_p:
             self.schedule(review_at, self.sendback, o)
         else:
             self.schedule_callback(o, review_at)
@@ -526,15 +545,15 @@ class Lifecycle:
         return self.cal.working_days_between(o.due_std, now)
 
     def centre_reply(self, o: Order) -> None:
-        now = self.m.env.now
+        now = self.env.now
         o.reply_at = now
-        self.record(o.id, Act.REPLY, now, CENTRE, o.due_std)
+        self.record(o.id, REPLY, now, CENTRE, o.due_std)
         o.late_days = max(0.0, self.late_working_days(o, now))
         self.schedule_callback(o, now)
 
     def sendback(self, o: Order) -> None:
-        now = self.m.env.now
-        self.record(o.id, Act.SENDBACK, now, o.unit)
+        now = self.env.now
+        self.record(o.id, SENDBACK, now, o.unit)
         self.units[o.unit].months[bisect_right(self.month_starts, now)].sendbacks += 1
         o.round += 1
         o.reply_at = math.inf  # a new handling round, under the same deadlines
@@ -565,7 +584,7 @@ class Lifecycle:
             self.schedule_sms(o, after)
             return
         if method == "sampled" and not o.reopens and not self.sampled[o.id]:
-            if after < self.m.horizon:
+            if after < self.horizon:
                 self.close(o, after)
             return
         if not o.used & CALLBACK_BITS:  # the first callback: the order's own draws
@@ -575,9 +594,9 @@ class Lifecycle:
             offset = self.streams["window"].uniform() * self.window_hours
             needed = int(self._attempts_needed(np.array([self.streams["reach"].uniform()]))[0])
         first = self.cal.next_working_day_start(after) + offset
-        attempts, reached = (needed, True) if needed else (self.scn.callback.attempts, False)
+        attempts, reached = (needed, True) if needed else (self.attempts, False)
         when = self.cal.add_working_days(first, attempts - 1) if attempts > 1 else first
-        if when >= self.m.horizon:
+        if when >= self.horizon:
             return  # the callback falls after the run: the order stays open
         if reached:
             self.callback_reached(o, when)
@@ -598,20 +617,25 @@ class Lifecycle:
         sent = self.cal.next_working_day_start(after) + offset
         if reach_u < self.sms_reply_p:
             when = sent - self.sms_mean * math.log1p(-delay_u * self.sms_cut)
-            if when < self.m.horizon:
+            if when < self.horizon:
                 self.callback_reached(o, when)
         else:
             when = sent + self.sms_window
-            if when < self.m.horizon:
+            if when < self.horizon:
                 self.callback_unreached(o, when)
 
     def callback_unreached(self, o: Order, now: float) -> None:
-        self.record(o.id, Act.CALLBACK, now, o.unit, outcome=UNREACHED)
+        self.record(o.id, CALLBACK, now, o.unit, NAN, NAN, UNREACHED)
         self.close(o, now)
 
     def callback_reached(self, o: Order, now: float) -> None:
         """The citizen is reached at ``now`` (which may be after the current time)."""
-        uniform = self.u(o, "satisfy")
+        bit, values = self._satisfy_fate  # (self.u(o, "satisfy"), inlined)
+        if values is not None and not o.used & bit:
+            o.used |= bit
+            uniform = values[o.id]
+        else:
+            uniform = self.streams["satisfy"].uniform()
         if self._callback_score:
             score = self.satisfaction.score(o)
             for callback_score in self._callback_score:
@@ -621,8 +645,8 @@ class Lifecycle:
             result = self.satisfaction.outcome(o, uniform)
         # the citizen also says whether the problem was resolved (解决率): as the model has
         # it, i.e. a hard case left unresolved at its last reply says no, any other yes
-        self.record(o.id, Act.CALLBACK, now, o.unit, value=1.0 if o.resolved else 0.0,
-                    outcome=result)  # (activities.RESOLVED / UNRESOLVED)
+        self.record(o.id, CALLBACK, now, o.unit, NAN, 1.0 if o.resolved else 0.0,  # (activities.RESOLVED
+                    result)  # / UNRESOLVED)
         if o.unit >= 0:
             m = self.units[o.unit].months[bisect_right(self.month_starts, now)]
             m.callbacks += 1
@@ -641,10 +665,10 @@ class Lifecycle:
             raise ValueError(f"unknown callback outcome {result}")
 
     def close(self, o: Order, now: float) -> None:
-        self.record(o.id, Act.CLOSE, now, o.unit)
+        self.record(o.id, CLOSE, now, o.unit)
 
     def reopen(self, o: Order) -> None:
-        now = self.m.env.now
+        now = self.env.now
         if o.unit < 0:  # the centre's own answer failed: the responsible unit takes over
             o.unit = o.responsible
         o.reopens += 1
