@@ -135,16 +135,17 @@ def test_cohorts_match_monthly_table_and_draw_targets(res, baseline_path):
     targets = load_targets(baseline_path.with_name("yuelu_2021.targets.toml"))
     fig = sim.plots.cohorts(res, targets=targets)
     check_common(fig, str(SMALL_SEED))
-    assert len(fig.axes) == 3
+    assert len(fig.axes) == 4
     monthly = res.monthly()
     k = res.kpis().iloc[0]
-    for ax, key in zip(fig.axes, ["closure_rate", "on_time_reply_rate", "satisfaction"], strict=True):
+    keys = ["closure_rate", "on_time_reply_rate", "satisfaction", "resolution_rate"]
+    for ax, key in zip(fig.axes, keys, strict=True):
         series, annual = ax.get_lines()[0], ax.get_lines()[1]
-        assert np.allclose(series.get_ydata(), monthly[key].to_numpy())
+        assert np.allclose(series.get_ydata(), monthly[key].to_numpy(), equal_nan=True)
         assert annual.get_ydata()[0] == pytest.approx(k[key])
-        lo, hi = targets.targets[key].bounds()
+        bounds = targets.targets[key].bounds() if key in targets.targets else ()
         drawn = sorted(ln.get_ydata()[0] for ln in ax.get_lines()[2:])
-        assert drawn == sorted(v for v in (lo, hi) if np.isfinite(v))
+        assert drawn == sorted(v for v in bounds if np.isfinite(v))
     assert "censor" in fig._suptitle.get_text()
 
 

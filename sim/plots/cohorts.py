@@ -1,5 +1,5 @@
-"""Chart 3: closure, on-time reply and satisfaction by arrival month (cohorts), with the
-annual values and the targets as reference lines."""
+"""Chart 3: closure, on-time reply, satisfaction and resolution by arrival month (cohorts),
+with the annual values and the targets as reference lines."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ COHORT_INDICATORS = {
     "closure_rate": ("办结率", "closure rate"),
     "on_time_reply_rate": ("按时办结率", "on-time reply rate"),
     "satisfaction": ("满意率", "satisfaction"),
+    # the callback's resolution answer (解决率, issue 11): satisfied is not the same as solved
+    "resolution_rate": ("解决率", "resolution rate"),
 }
 
 
@@ -39,11 +41,11 @@ def figure(
     the runs, each cohort's value drawn with its 95 % band; ``note`` adds to the subtitle.
 
     ``cohorts``: index year-month labels, columns closure_rate, on_time_reply_rate,
-    satisfaction (shares 0-1).  ``annual``: the same keys for the run.  ``targets``:
+    satisfaction, resolution_rate (shares 0-1; a month with no answer is NaN, not drawn).  ``annual``: the same keys for the run.  ``targets``:
     indicator -> (low, high) bounds (±inf for an open side); indicators without a target are
     drawn without one."""
     lang = resolve_lang(lang)
-    fig = new_figure(10, 8.2, source, lang)
+    fig = new_figure(10, 10.4, source, lang)
     axes = fig.subplots(len(COHORT_INDICATORS), 1, sharex=True)
     x = list(range(len(cohorts)))
     for ax, (key, (zh, en)), colour in zip(axes, COHORT_INDICATORS.items(), COLOURS, strict=False):
@@ -70,8 +72,8 @@ def figure(
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     axes[-1].set_xticks(x, list(cohorts.index), rotation=45, ha="right")
     axes[-1].set_xlabel(tr(lang, "派单月份（同月派单的工单为一组）", "arrival month (cohort of orders)"))
-    title(fig, lang, "按派单月的办结率、按时办结率与满意率",
-          "Closure, on-time reply and satisfaction by arrival month",
+    title(fig, lang, "按派单月的办结率、按时办结率、满意率与解决率",
+          "Closure, on-time reply, satisfaction and resolution by arrival month",
           sub=tr(lang, "末期派单的工单到期末尚未办完（截尾），故办结率较低",
                  "late cohorts close less: their orders had less time before the horizon (censored)")
           + (f"\n{note}" if note else ""))
