@@ -32,7 +32,7 @@ from sim.result import Result
 from sim.scenario import Scenario
 
 from .openfile import read_open_orders
-from .run import BAND, SeedOutcome, forecast_scenario, indicators, prepare, run_one
+from .run import LEVEL, SeedOutcome, _band, forecast_scenario, indicators, prepare, run_one
 from .snapshot import from_events
 from .state import MechanismState, state_at
 
@@ -157,11 +157,12 @@ def _row(prefix: str, outs: list[SeedOutcome]) -> dict[str, float]:
            f"{prefix}_missed": missed.mean()}
     if len(outs) > 1:
         out[f"{prefix}_backlog_sd"] = backlog.std(ddof=1)
-        out[f"{prefix}_backlog_p05"], out[f"{prefix}_backlog_p95"] = np.quantile(backlog, BAND)
-        # the 90 % prediction interval of one more draw from K seeds (normal theory):
-        # mean -/+ t(0.95, K-1) sd sqrt(1 + 1/K); the quantile band of K seeds covers a new
-        # draw only about 0.9 (K - 1) / (K + 1) of the time (0.81 at K = 20)
-        half = stats.t.ppf(BAND[1], len(outs) - 1) * backlog.std(ddof=1) * np.sqrt(1 + 1 / len(outs))
+        # the band the forecast writes (run._band: order statistics, distribution-free)
+        _, out[f"{prefix}_backlog_lo90"], out[f"{prefix}_backlog_hi90"] = _band(backlog)
+        # beside it, the normal-theory 90 % prediction interval of one more draw from K
+        # seeds: mean -/+ t(0.95, K-1) sd sqrt(1 + 1/K)
+        half = (stats.t.ppf(0.5 + LEVEL / 2, len(outs) - 1) * backlog.std(ddof=1)
+                * np.sqrt(1 + 1 / len(outs)))
         out[f"{prefix}_backlog_pi_lo"], out[f"{prefix}_backlog_pi_hi"] = backlog.mean() - half, backlog.mean() + half
         out[f"{prefix}_replies_sd"] = replies.std(ddof=1)
         out[f"{prefix}_missed_sd"] = missed.std(ddof=1)
@@ -173,8 +174,9 @@ def _row(prefix: str, outs: list[SeedOutcome]) -> dict[str, float]:
 def summarise(df: pd.DataFrame, units: int) -> pd.DataFrame:
     """Pooled figures of a backtest, one row per method (warm, and naive if run): the 90 %
     band's coverage of the truth's backlog at the window's end (the band of the forecast's
-    output: 5 %-95 % quantiles over seeds; and the 90 % prediction interval from the seeds'
-    mean and sd, ``_row``), the mean absolute error and
+    output: the order-statistic prediction interval of ``run.prediction_ranks``; and the
+    normal-theory 90 % prediction interval from the seeds' mean and sd, ``_row``), the mean
+    absolute error and
     bias (forecast mean - truth) of that backlog, the mean absolute error of the replies in
     the window, of the missed deadlines in total, and of the per-unit missed deadlines (mean
     over units and (truth, date) pairs of |forecast mean - truth|)."""
@@ -183,8 +185,8 @@ def summarise(df: pd.DataFrame, units: int) -> pd.DataFrame:
     for method in ("warm", "naive"):
         if f"{method}_backlog" not in df:
             continue
-        cover = ((df["truth_backlog"] >= df[f"{method}_backlog_p05"])
-                 & (df["truth_backlog"] <= df[f"{method}_backlog_p95"])).mean()
+        cover = ((df["truth_backlog"] >= df[f"{method}_backlog_lo90"])
+                 & (df["truth_backlog"] <= df[f"{method}_backlog_hi90"])).mean()
         cover_pi = ((df["truth_backlog"] >= df[f"{method}_backlog_pi_lo"])
                     & (df["truth_backlog"] <= df[f"{method}_backlog_pi_hi"])).mean()
         unit_err = np.abs(df[[f"{method}_{c}" for c in per_unit]].to_numpy()

@@ -19,7 +19,22 @@ from .snapshot import STAGES
 from .state import MechanismState
 from .warm import WarmModel
 
-BAND = (0.05, 0.95)  # the 90 % band over seeds
+LEVEL = 0.90  # the bands are 90 % prediction intervals for the next realisation
+
+
+def prediction_ranks(k: int, level: float = LEVEL) -> tuple[int, int]:
+    """0-based ranks (low, high) of the order statistics of ``k`` seeds that bound a
+    distribution-free prediction interval for one more realisation: it covers it with
+    probability (k + 1 - 2j) / (k + 1), j = max(1, floor((1 - level) / 2 (k + 1))) the 1-based
+    rank from each end (exchangeable draws; Wilks 1941).  At k = 20 that is min..max and
+    covers 19/21 = 0.905; at least ``level`` from k = 19 on; below, min..max with
+    (k - 1)/(k + 1).  A 5 %-95 % quantile band of k seeds would cover only about
+    0.9 (k - 1)/(k + 1) (0.81 at k = 20): it describes the seeds, not the next year.
+    Raises ValueError for k < 2."""
+    if k < 2:
+        raise ValueError(f"a prediction band needs at least 2 seeds, got {k}")
+    j = max(1, int(math.floor((1.0 - level) / 2.0 * (k + 1))))
+    return j - 1, k - j
 
 
 class ForecastInputError(ValueError):
@@ -203,8 +218,14 @@ def run_forecast(scn: Scenario, table: pd.DataFrame, start: dt.date, days: int, 
 
 # -- tables ---------------------------------------------------------------------------------------
 def _band(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return (values.mean(axis=axis), np.quantile(values, BAND[0], axis=axis),
-            np.quantile(values, BAND[1], axis=axis))
+    """Mean over seeds (``axis``) and the 90 % prediction band (``prediction_ranks``); with
+    one seed the band is that seed's value."""
+    k = values.shape[axis]
+    if k < 2:
+        return values.mean(axis=axis), values.min(axis=axis), values.max(axis=axis)
+    lo, hi = prediction_ranks(k)
+    ordered = np.sort(values, axis=axis)
+    return values.mean(axis=axis), np.take(ordered, lo, axis=axis), np.take(ordered, hi, axis=axis)
 
 
 def daily_table(results: dict[str, list[SeedOutcome]], start: dt.date) -> pd.DataFrame:
@@ -215,7 +236,7 @@ def daily_table(results: dict[str, list[SeedOutcome]], start: dt.date) -> pd.Dat
         mean, lo, hi = _band(b[:, :, 0])
         for d in range(b.shape[1]):
             rows.append({"variant": name, "date": start + dt.timedelta(days=d), "day": d + 1,
-                         "backlog_mean": mean[d], "backlog_p05": lo[d], "backlog_p95": hi[d],
+                         "backlog_mean": mean[d], "backlog_lo90": lo[d], "backlog_hi90": hi[d],
                          "carried_in_mean": b[:, d, 1].mean(), "new_mean": b[:, d, 2].mean()})
     return pd.DataFrame(rows)
 
@@ -228,8 +249,8 @@ def units_table(results: dict[str, list[SeedOutcome]], unit_names: Sequence[str]
         c = np.stack([o.missed_carried for o in outs])
         mean, lo, hi = _band(m)
         for u, unit in enumerate(unit_names):
-            rows.append({"variant": name, "unit": unit, "missed_mean": mean[u], "missed_p05": lo[u],
-                         "missed_p95": hi[u], "missed_carried_in_mean": c[:, u].mean()})
+            rows.append({"variant": name, "unit": unit, "missed_mean": mean[u], "missed_lo90": lo[u],
+                         "missed_hi90": hi[u], "missed_carried_in_mean": c[:, u].mean()})
     return pd.DataFrame(rows)
 
 
@@ -241,8 +262,8 @@ def summary_table(results: dict[str, list[SeedOutcome]]) -> pd.DataFrame:
         metrics = _seed_metrics(outs)
         for key, values in metrics.items():
             mean, lo, hi = _band(values)
-            rows.append({"variant": name, "indicator": key, "mean": float(mean), "p05": float(lo),
-                         "p95": float(hi)})
+            rows.append({"variant": name, "indicator": key, "mean": float(mean), "lo90": float(lo),
+                         "hi90": float(hi)})
     return pd.DataFrame(rows)
 
 

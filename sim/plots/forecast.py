@@ -30,7 +30,7 @@ def backlog_chart(daily: pd.DataFrame, path: Path, manifest: dict[str, Any], lan
     ax = fig.add_subplot()
     for i, (name, g) in enumerate(daily.groupby("variant", sort=False)):
         c = COLOURS[i % len(COLOURS)]
-        ax.fill_between(g["date"], g["backlog_p05"], g["backlog_p95"], color=c, alpha=0.2, linewidth=0)
+        ax.fill_between(g["date"], g["backlog_lo90"], g["backlog_hi90"], color=c, alpha=0.2, linewidth=0)
         ax.plot(g["date"], g["backlog_mean"], color=c, label=name)
         ax.plot(g["date"], g["carried_in_mean"], color=c, linestyle="--", linewidth=1,
                 label=f"{name}: " + tr(lang, "结转工单", "carried-in"))
@@ -52,7 +52,7 @@ def missed_chart(units: pd.DataFrame, path: Path, manifest: dict[str, Any], lang
     y = range(len(base))
     ax.barh(list(y), base["missed_mean"], color=COLOURS[0])
     ax.errorbar(base["missed_mean"], list(y),
-                xerr=[base["missed_mean"] - base["missed_p05"], base["missed_p95"] - base["missed_mean"]],
+                xerr=[base["missed_mean"] - base["missed_lo90"], base["missed_hi90"] - base["missed_mean"]],
                 fmt="none", ecolor="0.3", capsize=2)
     ax.set_yticks(list(y), [safe_text(u) for u in base["unit"]], fontsize=8)
     ax.set_xlabel(tr(lang, "预计超期工单", "orders expected to miss their deadline"))
