@@ -143,6 +143,19 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
     return out
 
 
+def numeric_bounds(flag: str, item: str, text: str, example: str) -> tuple[float, float]:
+    """``LO:HI`` of ``flag ITEM`` as two finite floats (lo may exceed hi: the caller says which
+    order it allows).  Raises ScenarioError naming the flag and ``item``, with ``example``."""
+    try:
+        lo_text, hi_text = text.split(":")
+        lo, hi = float(lo_text), float(hi_text)
+    except ValueError:
+        raise ScenarioError(f"{flag} {item}: expected LO:HI with numbers, e.g. {example}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ScenarioError(f"{flag} {item}: bounds must be finite numbers")
+    return lo, hi
+
+
 def lookup_field(data: dict[str, Any], dotted: str, unknown: str) -> Any:
     """The value at ``dotted`` (``a.b.0.c``: list items by index) in a scenario's dict.
 
@@ -172,13 +185,7 @@ def parse_ranges(items: list[str], base: dict[str, Any]) -> list[Range]:
                 f"--range {key}: only numeric fields can be ranged (it is {current!r}); "
                 f"use --grid for other values"
             )
-        try:
-            lo_text, hi_text = text.split(":")
-            lo, hi = float(lo_text), float(hi_text)
-        except ValueError:
-            raise ScenarioError(f"--range {item}: expected LO:HI with numbers, e.g. {key}=0.8:1.3") from None
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise ScenarioError(f"--range {item}: bounds must be finite numbers")
+        lo, hi = numeric_bounds("--range", item, text, f"{key}=0.8:1.3")
         if lo > hi:
             raise ScenarioError(f"--range {item}: lo > hi ({lo:g} > {hi:g})")
         integer = isinstance(current, int)

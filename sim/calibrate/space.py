@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sim.batch.design import lookup_field
+from sim.batch.design import lookup_field, numeric_bounds
 from sim.kpi import INDICATORS
 from sim.scenario import ScenarioError, apply_override, from_dict
 
@@ -70,13 +70,7 @@ def parse_free(items: list[str], base: dict[str, Any], source: str) -> list[Free
                 f"--free {item}: {key} is not a numeric field (it is {current!r}); only numbers "
                 f"can be fitted"
             )
-        try:
-            lo_text, hi_text = text.split(":")
-            lo, hi = float(lo_text), float(hi_text)
-        except ValueError:
-            raise ScenarioError(f"--free {item}: expected LO:HI with numbers, e.g. {key}=0.5:2") from None
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise ScenarioError(f"--free {item}: bounds must be finite numbers")
+        lo, hi = numeric_bounds("--free", item, text, f"{key}=0.5:2")
         if lo >= hi:
             raise ScenarioError(f"--free {item}: lo must be below hi (got {lo:g} >= {hi:g})")
         integer = isinstance(current, int)
