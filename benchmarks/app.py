@@ -4,8 +4,9 @@ baseline is cached (target <= 10 s on 2 cores), and a cached what-if (target <= 
 What is timed is what the page does, without the browser:
 
 * **what-if, baseline cached**: the page's check of the levers (schema), then the job it
-  starts (``sim.app.jobs.start``: a process running ``compare`` of the variant against the
-  cached baseline on 2 worker processes, run folders kept, then the monthly and daily charts),
+  starts (``sim.app.jobs.start``: a process forked by the jobs' forkserver, running
+  ``compare`` of the variant against the cached baseline on one worker process per seed, each
+  worker making its run's chart tables, then the monthly and daily charts),
   polled as the page polls it, until its results are complete.  Also the time until the
   indicator table could be shown (the study's manifest written, before the charts).
   Each repeat is a new setting (the supervision team 0, 1, 2, 3, 5, ... inspectors), so
@@ -17,17 +18,23 @@ What is timed is what the page does, without the browser:
 
 Prints medians (min-max).  The baseline is made once first (timed, printed, not a target).
 
-    .venv/bin/python benchmarks/app.py [scenarios/yuelu_2021.toml] [--seeds 5] [--repeats 5]
+    .venv/bin/python benchmarks/app.py [scenarios/yuelu_2021.toml] [--seeds 5] [--repeats 5] [--jobs 0]
+
+Also printed: the CPU seconds of one variant run (median; the study's ``cpu_seconds``), which
+does not depend on the machine's load, and the machine's usable cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+import pandas as pd
 
 import sim
 from sim.app import controls, jobs
@@ -64,7 +71,7 @@ def main() -> None:
     ap.add_argument("scenario", nargs="?", default="scenarios/yuelu_2021.toml")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=0, help="worker processes (0: one per seed, the page's default)")
     ap.add_argument("--cache", help="cache folder (default: a temporary one, removed after)")
     args = ap.parse_args()
     cache = Path(args.cache) if args.cache else Path(tempfile.mkdtemp(prefix="app-bench-"))
@@ -74,10 +81,10 @@ def main() -> None:
         base = jobs.Spec.of(scn, {}, seeds, cache, args.jobs)
         t0 = time.perf_counter()
         jobs.start(base).process.wait()
-        print(f"baseline ({args.seeds} seeds, {args.jobs} workers, made once): "
+        print(f"baseline ({args.seeds} seeds, {base.jobs} workers, made once, forkserver started): "
               f"{time.perf_counter() - t0:.1f} s")
         team = [n for n in range(0, 40) if n != scn.mechanisms.one_team.inspectors]
-        whatif, table, cached = [], [], []
+        whatif, table, cached, cpu = [], [], [], []
         for r in range(args.repeats):
             lv = controls.baseline(scn).with_(inspectors=team[r])
             t0 = time.perf_counter()
@@ -90,16 +97,22 @@ def main() -> None:
             table.append(before + to_table)
             whatif.append(before + to_done)
             cached.append(revisit(scn, lv, seeds, cache))
+            runs = pd.read_parquet(job.whatif / jobs.STUDY / "runs.parquet")
+            cpu += list(runs.loc[runs["point"] == "variant", "cpu_seconds"])
         med = statistics.median
 
         def line(what: str, xs: list[float], target: str) -> str:
             return (f"{what}: {med(xs):.2f} s ({min(xs):.2f}-{max(xs):.2f}), "
                     f"median of {len(xs)}; target {target}")
 
-        print(f"{args.scenario}, {args.seeds} seeds, {args.jobs} workers, {args.repeats} repeats")
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        print(f"{args.scenario}, {args.seeds} seeds, {base.jobs} worker processes, {cores} cores, "
+              f"{args.repeats} repeats")
         print(line("what-if, baseline cached, to the indicator table", table, "-"))
         print(line("what-if, baseline cached, with the charts", whatif, "<= 10 s"))
         print(line("cached what-if (from the cache folder)", cached, "<= 1 s"))
+        print(f"CPU seconds of one variant run (simulate, indicators, chart tables): "
+              f"{med(cpu):.2f} s ({min(cpu):.2f}-{max(cpu):.2f}), median of {len(cpu)}")
     finally:
         if not args.cache:
             shutil.rmtree(cache, ignore_errors=True)

@@ -567,7 +567,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         raise UserError("hotline app: Streamlit is not installed; install the extra: "
                         "pip install -e '.[app]'")
     _check_writable(Path(args.cache))
-    cmd = streamlit_command(args.scenario, args.host, args.port or 8501, args.cache, args.jobs or 2)
+    cmd = streamlit_command(args.scenario, args.host, args.port or 8501, args.cache, args.jobs or 0)
     print(f"hotline app: http://{args.host}:{args.port or 8501} (Ctrl-C stops it)", file=sys.stderr)
     sys.stderr.flush()
     # Streamlit takes this process's place: its process id is the server's, so whoever
@@ -753,7 +753,7 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--cache", default="results/app",
                      help="folder of cached results (default results/app)")
     app.add_argument("--jobs", type=int, default=None,
-                     help="worker processes per what-if (default 2)")
+                     help="worker processes per what-if (default: one per seed)")
     app.set_defaults(fn=cmd_app)
     return p
 

@@ -107,19 +107,24 @@ class _PerOrder:
     time order in the log, so "first" and "last" follow row order."""
 
     def __init__(self, events: pd.DataFrame, case_ids: np.ndarray) -> None:
-        self.act = events["activity"].to_numpy()
+        act = events["activity"].to_numpy()
         order = events["order"].to_numpy()
-        self.rows = np.nonzero(order >= 0)[0].astype(np.int32 if len(order) < 2**31 else np.int64)
+        rows = np.nonzero(order >= 0)[0].astype(np.int32 if len(order) < 2**31 else np.int64)
         self.ids = np.asarray(case_ids)
         if len(self.ids) and self.ids[0] == 0 and self.ids[-1] == len(self.ids) - 1:
-            self.pos = order[self.rows].astype(np.int32)  # ids 0..n-1 (sorted, unique): row -> case
+            pos = order[rows].astype(np.int32)  # ids 0..n-1 (sorted, unique): row -> case
         else:
-            self.pos = np.searchsorted(self.ids, order[self.rows]).astype(np.int32)
+            pos = np.searchsorted(self.ids, order[rows]).astype(np.int32)
+        # the order's rows grouped by order, in log (time) order within each: sorted once
+        # here, so that each first/last below is one pass over a selection, not a sort
+        by_case = np.argsort(pos, kind="stable")
+        self.rows, self.pos = rows[by_case], pos[by_case]
+        self.act = act[self.rows]
         self.events = events
         self.n = len(self.ids)
 
     def _select(self, acts: list[int], outcome: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        mask = np.isin(self.act[self.rows], acts)
+        mask = self.act == acts[0] if len(acts) == 1 else np.isin(self.act, acts)
         if outcome is not None:
             mask &= self.events["outcome"].to_numpy()[self.rows] == outcome
         sel = np.nonzero(mask)[0]
@@ -133,12 +138,13 @@ class _PerOrder:
 
     def _pick(self, acts: list[int], col: str, fill: float, last: bool) -> np.ndarray:
         rows, pos = self._select(acts)
-        if last:
-            rows, pos = rows[::-1], pos[::-1]
-        uniq, at = np.unique(pos, return_index=True)
         values = self.events[col].to_numpy()
         out = np.full(self.n, fill, dtype=np.result_type(values.dtype, np.asarray(fill).dtype))
-        out[uniq] = values[rows[at]]
+        if len(pos):
+            # pos is grouped by order: an order's first (last) row is where its run begins (ends)
+            change = pos[1:] != pos[:-1]
+            edge = np.flatnonzero(np.r_[change, True] if last else np.r_[True, change])
+            out[pos[edge]] = values[rows[edge]]
         return out
 
     def count(self, act: Act, outcome: int | None = None) -> np.ndarray:

@@ -13,8 +13,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import sim
@@ -152,7 +154,11 @@ def test_what_if_runs_only_the_variant_and_a_revisit_is_a_cache_hit(small, tmp_p
     out = jobs.outcome(b, w)
     assert set(out.charts["base"]) == set(out.charts["variant"]) == {"monthly", "daily"}
     assert all(png.startswith(b"\x89PNG") for c in out.charts.values() for png in c.values())
-    assert "inspectors = 2" in out.scenario_toml and out.report_run.name == "variant-s1"
+    assert "inspectors = 2" in out.scenario_toml and out.report_seed == 1 and out.report is None
+    # each run's chart tables were made in its worker: no run folder was saved
+    assert not (w / jobs.STUDY / "logs").exists()
+    assert {p.name for p in (w / jobs.STUDY / jobs.CHART_TABLES).iterdir()} == {
+        "variant-s1.pkl", "variant-s2.pkl"}
     row = out.effects.set_index("indicator").loc["supervision_actions"]
     assert row["n"] == 2
     # the table rows are sim.summary's formatting of the effects
@@ -180,10 +186,17 @@ def test_what_if_runs_only_the_variant_and_a_revisit_is_a_cache_hit(small, tmp_p
     # the measured time per order now drives the estimate
     per = jobs.seconds_per_order(tmp_path)
     assert per != jobs.DEFAULT_SECONDS_PER_ORDER and per > 0
-    # the report download: hotline report on the variant's first run folder
-    report = jobs.make_report(out.report_run)
-    assert report == out.report_run / "report.html"
+    # the report download: the variant's first seed run again (hotline run), then reported;
+    # the same scenario and seed give the study's run: its indicators are the study's
+    report = jobs.make_report(out)
+    assert report == out.report_dir / "report.html" == out.report
     assert "全年共计签收热线工单" in report.read_text(encoding="utf-8")
+    from sim.result import Result
+
+    again_run = Result.load(out.report_dir).kpis().iloc[0]
+    runs = pd.read_parquet(w / jobs.STUDY / "runs.parquet").set_index("seed")
+    for k in ("received", "closed", "on_time_reply_rate", "satisfaction", "supervision_actions"):
+        assert again_run[k] == pytest.approx(runs.loc[1, k], rel=1e-12, abs=1e-12)
 
 
 def test_a_cancelled_job_leaves_no_result_and_resumes(small, tmp_path):
@@ -209,13 +222,16 @@ def test_a_cancelled_job_leaves_no_result_and_resumes(small, tmp_path):
     assert len(_runs(b)) + len(_runs(w)) == 6
 
 
-def test_estimate_counts_waves_of_runs(small, tmp_path):
+def test_estimate_counts_waves_of_runs_sharing_the_cores(small, tmp_path):
     per = 1e-4
-    one = jobs.estimate_seconds(small, 1, 2, per)
-    assert jobs.estimate_seconds(small, 2, 2, per) == one  # one wave on two workers
-    assert jobs.estimate_seconds(small, 3, 2, per) == pytest.approx(
-        jobs.START_SECONDS + 2 * small.expected_orders() * per)
-    assert jobs.estimate_seconds(small, 0, 2, per) == 0
+    one = small.expected_orders() * per  # one run's CPU seconds
+    est = partial(jobs.estimate_seconds, small, per_order=per, cores=2)
+    assert est(1, 2) == est(2, 2) == pytest.approx(jobs.START_SECONDS + one)  # one wave
+    assert est(3, 2) == pytest.approx(jobs.START_SECONDS + 2 * one)  # two waves
+    # one process per run: 5 runs on 2 cores share them, 2.5 run-times, not 3 waves
+    assert est(5, 5) == pytest.approx(jobs.START_SECONDS + 2.5 * one)
+    assert est(5, 2) == pytest.approx(jobs.START_SECONDS + 3 * one)
+    assert est(0, 2) == 0
     assert jobs.seconds_per_order(tmp_path) == jobs.DEFAULT_SECONDS_PER_ORDER
     city = sim.load_scenario(HERE.parent / "scenarios" / "changsha_2021.toml")
     spec = jobs.Spec.of(city, {"mechanisms.one_team.inspectors": 2}, [1, 2, 3, 4, 5], tmp_path)

@@ -1,14 +1,18 @@
 """What the what-if page runs, and its cache: study folders keyed by scenario hash.
 
 A what-if is ``sim.batch.study.compare`` of one variant (the page's overrides) against the
-scenario on common seeds, with the run folders kept (``keep_logs``) for the charts and the
-report.  The page never runs it in its own process: each run is a **job**, a separate
-process (``python -m sim.app.jobs SPEC``) in its own process group, whose ``compare`` uses a
-pool of worker processes.  A Streamlit session only starts a job, reads its progress from
-the study folder (each finished run is a file in ``.runs/``), and can cancel it (the process
-group is ended; the finished runs stay, so running again resumes).  One user's job never
-waits for another's, except for the same folder: two jobs on one folder take turns on its
-lock file, and the second then finds the result made.
+scenario on common seeds.  Each worker, once a run's indicators are made, also makes the small
+tables the two charts need (``chart_tables``) from the run's Result in memory and saves them
+beside the study: no run folder is saved and read back (that was a third of a what-if's time).
+The page never runs a job in its own process: each run is a **job**, a process started from
+a forkserver that has the simulator imported (``start``: no 2-s import per what-if), in a
+session of its own, whose ``compare`` runs **one worker process per seed** by default, so
+that 5 seeds on 2 cores end together at 2.5 run-times instead of 3 waves of 2.  A Streamlit
+session only starts a job, reads its progress from the study folder (each finished run is a
+file in ``.runs/``), and can cancel it (the process group is ended; the finished runs stay,
+so running again resumes).  One user's job never waits for another's, except for the same
+folder: two jobs on one folder take turns on its lock file, and the second then finds the
+result made.
 
 The cache (a folder, ``results/app`` by default)::
 
@@ -18,9 +22,11 @@ The cache (a folder, ``results/app`` by default)::
     whatif-<key>/     one what-if: key = hash of (baseline's scenario hash, variant's
                       scenario hash, seeds, source digest), so the same setting is the same
                       folder: going back to a setting reads it, nothing runs
-    each folder: study/ (the study, sim.batch.store layout: .runs/, logs/, runs.parquet,
-                 summary.csv, effects.csv, manifest.json) and app/ (spec.json,
-                 status.json, monthly.png, daily.png, scenario.toml, done.json last)
+    each folder: study/ (the study, sim.batch.store layout: .runs/, runs.parquet,
+                 summary.csv, effects.csv, manifest.json; charts/<point>-s<seed>.pkl, the
+                 chart tables of each run) and app/ (spec.json, status.json, monthly.png,
+                 daily.png, scenario.toml, done.json last; report/ once a report is asked
+                 for: the run folder of the variant's first seed and its report.html)
     timing.json       measured seconds per order (the run-time estimate)
 
 ``done.json`` is written last: a folder without it is unfinished (a cancelled or killed job)
@@ -32,15 +38,17 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import io
 import json
 import math
+import multiprocessing as mp
 import os
+import pickle
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +61,15 @@ APP = "app"  # the app's own sub-folder of a cache folder
 STUDY = "study"  # the study folder (sim.batch.store layout) inside a cache folder
 DONE, STATUS, SPEC, LOCK = "done.json", "status.json", "spec.json", ".lock"
 CHARTS = ("monthly", "daily")  # chart files app/<name>.png (the backlog is in both)
-DEFAULT_JOBS = 2
-# Seconds per order of one run with its run folder kept, before any run was measured on this
-# machine: the README's baseline year, 3.93 s for 84.6 k orders (46 us/order, quiet 2-core
-# machine), x 1.5 assumed for the indicators and saving the run folder.  Replaced by the
-# median measured in this cache (timing.json) once a job has run.
-DEFAULT_SECONDS_PER_ORDER = 46e-6 * 1.5
-START_SECONDS = 3.0  # assumed: job start, pool start, tables and charts of a small scenario
+CHART_TABLES = "charts"  # study/charts/<point>-s<seed>.pkl: each run's chart tables
+REPORT = "report"  # app/report/: the run folder the what-if's report is made of
+DEFAULT_JOBS = 0  # worker processes per job: 0 = one per seed (see the module docstring)
+# Seconds per order of one run, before any run was measured on this machine: the baseline
+# year, 3.42 s for 84.6 k orders (40 us/order, benchmarks/year.py, quiet 2-core machine),
+# x 1.2 assumed for the indicators and chart tables.  Replaced by the median measured in
+# this cache (timing.json) once a job has run.
+DEFAULT_SECONDS_PER_ORDER = 40e-6 * 1.2
+START_SECONDS = 2.0  # assumed: job start, pool start, tables and charts of a small scenario
 CITY_SECONDS = 60.0  # an estimate above this asks the user to confirm before starting
 
 
@@ -119,7 +129,8 @@ def _locked(folder: Path):
 @dataclass(frozen=True)
 class Spec:
     """A job: the baseline scenario (model_dump, JSON), the variant's overrides (empty: the
-    baseline only), the seeds, the worker processes, the cache folder, and the two cache
+    baseline only), the seeds, the worker processes (``of``: 0 gives one per seed), the
+    cache folder, and the two cache
     folders it fills (named when the spec is made, so that the job writes where the page
     reads even if the installed code changes in between)."""
 
@@ -139,6 +150,7 @@ class Spec:
         from sim.app.controls import variant
 
         seeds = [int(s) for s in seeds]
+        jobs = int(jobs) if jobs else len(seeds)  # 0: one worker process per seed
         b = base_folder(Path(cache), base, seeds)
         w = (whatif_folder(Path(cache), base, variant(base, dict(overrides)), seeds)
              if overrides else None)
@@ -180,8 +192,9 @@ def _ensure(folder: Path, spec: Spec, base: Scenario, reuse: Path | None) -> Non
             "overrides": spec.overrides if reuse is not None else {}})
         try:
             _set_status(folder, "runs")
+            after = partial(save_chart_tables, str(folder / STUDY / CHART_TABLES))
             common = dict(seeds=spec.seeds, executor="processes", jobs=spec.jobs, out=folder / STUDY,
-                          keep_logs=True, progress=False)
+                          progress=False, after=after)
             if reuse is None:
                 study = run_study(base, dsg.variants_design({}, {}), kind="compare", **common)
                 point, scn = "base", base
@@ -195,7 +208,7 @@ def _ensure(folder: Path, spec: Spec, base: Scenario, reuse: Path | None) -> Non
                 raise RuntimeError(f"{study.failed} run(s) failed: {first}")
             _set_status(folder, "charts")
             write_atomic(folder / APP / "scenario.toml", scenario_toml(scn).encode("utf-8"))
-            draw_charts(folder, point, reuse, spec.jobs)
+            draw_charts(folder, point, reuse)
             _record_timing(Path(spec.cache), study.runs, scn)
             _write_json(folder / APP / DONE, {"seconds": time.perf_counter() - started,
                                               "computed": study.computed, "reused": study.reused})
@@ -205,65 +218,67 @@ def _ensure(folder: Path, spec: Spec, base: Scenario, reuse: Path | None) -> Non
             raise
 
 
-def kept_runs(folder: Path, point: str, fallback: Path | None = None) -> list[Path]:
-    """The kept run folders of ``point`` (``logs/<point>-s<seed>``), in seed order; when a
-    what-if's runs were all reused (its scenario is the baseline's), the baseline's."""
-    from sim.plots.replications import replication_sets
-
-    sets = replication_sets(folder / STUDY)
-    if point in sets:
-        return sets[point]
-    if fallback is not None:
-        return replication_sets(fallback / STUDY).get("base", [])
-    return []
-
-
-def chart_tables(run: str) -> dict[str, Any]:
-    """What the two charts need from one kept run folder (small tables, made in a worker
-    process): its seed, scenario name and version, ``data.event_month_table``,
-    ``replications.daily_table_7d``, and the holiday and surge spans."""
+def chart_tables(res: Any) -> dict[str, Any]:
+    """What the two charts need from one run (a Result; small tables): its seed, scenario
+    name and version, ``data.event_month_table``, ``replications.daily_table_7d``, and the
+    holiday and surge spans."""
     from sim.plots import data
     from sim.plots.replications import daily_table_7d
-    from sim.result import Result
 
-    res = Result.load(run)
     return {"seed": res.seed, "name": res.scenario.name,
             "version": str((res.meta.get("versions") or {}).get("hotline-sim", "?")),
             "monthly": data.event_month_table(res), "daily": daily_table_7d(res),
             "holidays": data.holiday_spans(res), "surges": data.surge_spans(res)}
 
 
-def draw_charts(folder: Path, point: str, fallback: Path | None = None, workers: int = 1) -> None:
+def save_chart_tables(folder: str, res: Any, point: str, seed: int) -> None:
+    """Save ``chart_tables(res)`` as ``folder/<point>-s<seed>.pkl`` (atomically): a study's
+    ``after`` (sim.batch.study.run_study), called in the worker on each run's Result.  A
+    pickle: the cache is this code's own (its folder names carry the source digest)."""
+    path = Path(folder) / f"{point}-s{seed}.pkl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, pickle.dumps(chart_tables(res), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def saved_chart_tables(folder: Path, point: str, seeds: list[int],
+                       fallback: Path | None = None) -> list[dict[str, Any]]:
+    """The chart tables of ``point`` on ``seeds`` saved in ``folder`` (seed order); when a
+    what-if's runs were all reused (its scenario is the baseline's), the baseline's from
+    ``fallback``.  [] when some are missing."""
+    for where, who in ((folder, point), (fallback, "base")):
+        if where is None:
+            continue
+        paths = [where / STUDY / CHART_TABLES / f"{who}-s{s}.pkl" for s in seeds]
+        if all(p.is_file() for p in paths):
+            return [pickle.loads(p.read_bytes()) for p in paths]
+    return []
+
+
+def draw_charts(folder: Path, point: str, fallback: Path | None = None) -> None:
     """The monthly chart and the daily arrivals-and-backlog chart of ``point`` over its seeds
     (mean with 95 % band; sim.plots.replications), as app/monthly.png and app/daily.png;
-    labels in Chinese and English.  The runs' chart tables are made on ``workers``
-    processes (reading a kept run folder is most of the time)."""
-    from sim.batch.executors import make_executor
+    labels in Chinese and English, from the runs' saved chart tables; drawn in two forked
+    processes."""
+    from sim.plots.folder import write_charts
     from sim.plots.replications import daily_figure_of, monthly_figure_of
     from sim.plots.style import Source
 
-    runs = kept_runs(folder, point, fallback)
-    if not runs:
+    seeds = json.loads((folder / APP / SPEC).read_text(encoding="utf-8"))["seeds"]
+    parts = saved_chart_tables(folder, point, seeds, fallback)
+    if not parts:
         return
-    ex = make_executor("processes" if workers > 1 else "serial", workers)
-    try:
-        parts = sorted(ex.map_unordered(chart_tables, [str(r) for r in runs]),
-                       key=lambda x: x["seed"])
-    finally:
-        ex.close()
     first = parts[0]
     source = Source(first["name"], ",".join(str(x["seed"]) for x in parts), first["version"])
     what = {"base": "基准 baseline", "variant": "方案 what-if"}.get(point, point)
-    figures = {
-        "monthly": monthly_figure_of([x["monthly"] for x in parts], first["holidays"], source,
-                                     "both", what),
-        "daily": daily_figure_of([x["daily"] for x in parts], first["holidays"], first["surges"],
-                                 source, "both", what),
-    }
-    for name, fig in figures.items():
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        write_atomic(folder / APP / f"{name}.png", buf.getvalue())
+    makers = [
+        ("monthly", lambda: monthly_figure_of([x["monthly"] for x in parts], first["holidays"],
+                                              source, "both", what)),
+        ("daily", lambda: daily_figure_of([x["daily"] for x in parts], first["holidays"],
+                                          first["surges"], source, "both", what)),
+    ]
+    # one forked process per chart (hotline plot's drawing; matplotlib's rendering is most
+    # of the time), each PNG written atomically
+    write_charts(makers, folder / APP, ("png",), jobs=len(makers))
 
 
 def scenario_toml(scn: Scenario) -> str:
@@ -275,27 +290,28 @@ def scenario_toml(scn: Scenario) -> str:
 
 # -- run-time estimate -------------------------------------------------------------------------
 def _record_timing(cache: Path, runs: pd.DataFrame, scn: Scenario) -> None:
-    """Add this study's measured wall seconds per expected order (its successful runs) to
-    the cache's timing.json (the last 50 values are kept)."""
+    """Add this study's measured CPU seconds per expected order (its successful runs) to the
+    cache's timing.json (the last 50 values are kept).  CPU, not wall: with more worker
+    processes than cores a run's wall time depends on how many ran beside it."""
     ok = runs[runs["status"] == "ok"]
     orders = scn.expected_orders()
     if ok.empty or orders <= 0:
         return
     path = cache / "timing.json"
     try:
-        values = json.loads(path.read_text(encoding="utf-8")).get("seconds_per_order", [])
+        values = json.loads(path.read_text(encoding="utf-8")).get("cpu_seconds_per_order", [])
     except (OSError, ValueError):
         values = []
-    values += [float(s) / orders for s in ok["wall_seconds"] if math.isfinite(s)]
-    _write_json(path, {"seconds_per_order": values[-50:]})
+    values += [float(s) / orders for s in ok["cpu_seconds"] if math.isfinite(s)]
+    _write_json(path, {"cpu_seconds_per_order": values[-50:]})
 
 
 def seconds_per_order(cache: Path) -> float:
-    """The median measured wall seconds per order of one run in this cache (timing.json), or
+    """The median measured CPU seconds per order of one run in this cache (timing.json), or
     DEFAULT_SECONDS_PER_ORDER before anything was measured."""
     try:
         values = json.loads((Path(cache) / "timing.json").read_text(encoding="utf-8"))
-        values = sorted(values["seconds_per_order"])
+        values = sorted(values["cpu_seconds_per_order"])
     except (OSError, ValueError, KeyError):
         values = []
     if not values:
@@ -303,13 +319,21 @@ def seconds_per_order(cache: Path) -> float:
     return values[len(values) // 2]
 
 
-def estimate_seconds(scn: Scenario, runs: int, workers: int, per_order: float) -> float:
-    """Wall seconds to make ``runs`` runs of ``scn`` on ``workers`` processes: whole waves of
-    runs (each ``scn.expected_orders()`` orders x ``per_order`` seconds) plus START_SECONDS."""
+def estimate_seconds(scn: Scenario, runs: int, workers: int, per_order: float,
+                     cores: int | None = None) -> float:
+    """Wall seconds to make ``runs`` runs of ``scn`` on ``workers`` processes and ``cores``
+    cores (default: this machine's): START_SECONDS plus waves of at most ``workers`` runs,
+    each run ``scn.expected_orders() x per_order`` CPU seconds, a wave of w runs taking
+    max(1, w / cores) run-times (more processes than cores share them)."""
     if runs <= 0:
         return 0.0
-    waves = math.ceil(runs / max(1, workers))
-    return START_SECONDS + waves * scn.expected_orders() * per_order
+    cores = max(1, cores or os.cpu_count() or 1)
+    one, total, left = scn.expected_orders() * per_order, 0.0, runs
+    while left > 0:
+        wave = min(max(1, workers), left)
+        total += one * max(1.0, wave / cores)
+        left -= wave
+    return START_SECONDS + total
 
 
 def runs_to_make(spec: Spec) -> int:
@@ -329,11 +353,36 @@ def _finished(folder: Path | None) -> int:
 
 
 # -- the job as a process (from the page) ------------------------------------------------------
+# what the forkserver that starts the jobs imports once: a job then starts in milliseconds
+# instead of importing pandas, scipy and the simulator (about 2 s on the 2-core machine)
+PRELOAD = ["sim.app.jobs", "sim.batch.study", "sim.model", "sim.plots.replications"]
+
+
+class JobProcess:
+    """A job's process (a ``multiprocessing`` process from the forkserver) with the
+    ``subprocess.Popen`` methods the page uses: ``pid``, ``poll()`` (None while it runs, else
+    its exit code, negative when a signal ended it) and ``wait()``."""
+
+    def __init__(self, process: mp.process.BaseProcess) -> None:
+        self._process = process
+
+    @property
+    def pid(self) -> int:
+        return int(self._process.pid or 0)
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        self._process.join(timeout)
+        return self._process.exitcode
+
+
 @dataclass
 class Job:
     """A running job process (its own process group) and the folders it makes."""
 
-    process: subprocess.Popen
+    process: JobProcess
     spec: Spec
     base: Path
     whatif: Path | None
@@ -373,10 +422,12 @@ class Job:
         pgid = self.process.pid
         self.cancelled = self.process.poll() is None
         with contextlib.suppress(ProcessLookupError):
+            os.kill(pgid, signal.SIGTERM)  # the job itself, even before its setsid
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGTERM)
         start, killed = time.monotonic(), False
         while True:
-            self.process.poll()  # reap the job process itself (our child)
+            self.process.poll()  # reap the job process itself
             try:
                 os.killpg(pgid, 0)  # anyone left in the group? (workers are reaped by init)
             except ProcessLookupError:
@@ -392,9 +443,39 @@ class Job:
             self.process.wait()
 
 
+def _context() -> mp.context.BaseContext:
+    """The forkserver context the jobs start from (its server imports PRELOAD once; if this
+    process already runs a forkserver with other modules, they are imported at the first job)."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+def warm_up() -> None:
+    """Start the jobs' forkserver now (the page calls it at start), so that the first
+    what-if does not wait for its imports."""
+    from multiprocessing import forkserver
+
+    _context()
+    forkserver.ensure_running()
+
+
+def _job_main(spec_path: str, log: str) -> None:
+    """A job process: a session of its own (cancel ends it and its workers as one process
+    group), its output to the log file, then ``main``."""
+    os.setsid()
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.exit(main([spec_path]))
+
+
 def start(spec: Spec) -> Job:
-    """Start the job of ``spec`` as a process of its own (a new session, so that cancel can
-    end its worker processes with it).  Returns at once."""
+    """Start the job of ``spec`` as a process of its own, forked by the jobs' forkserver (a
+    new session, so that cancel can end its worker processes with it).  Returns at once."""
     b, w = spec.folders()
     jobs_dir = Path(spec.cache) / "jobs"
     jobs_dir.mkdir(parents=True, exist_ok=True)
@@ -402,10 +483,25 @@ def start(spec: Spec) -> Job:
     spec_path = jobs_dir / f"{key}-{os.getpid()}-{time.time_ns()}.json"
     spec_path.write_text(spec.to_json(), encoding="utf-8")
     log = spec_path.with_suffix(".log")
-    with log.open("wb") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "sim.app.jobs", str(spec_path)],
-                                stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-    return Job(proc, spec, b, w, log)
+    log.touch()
+    proc = _context().Process(target=_job_main, args=(str(spec_path), str(log)), daemon=False)
+    with _bare_main():
+        proc.start()
+    return Job(JobProcess(proc), spec, b, w, log)
+
+
+@contextlib.contextmanager
+def _bare_main():
+    """While a job process is started, a bare ``__main__``: multiprocessing re-runs the
+    parent's main script in the child (``init_main_from_path``), and under Streamlit that
+    script is the page itself, which must not run in a job."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = type(sys)("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 # -- results (for the page) --------------------------------------------------------------------
@@ -413,13 +509,21 @@ def start(spec: Spec) -> Job:
 class Outcome:
     """A finished what-if as the page shows it: the paired effects (sim.batch.study
     effects_table columns, one row per indicator), the charts (PNG bytes) of the baseline and
-    of the variant, the variant's scenario TOML, and the run folder the report is made of."""
+    of the variant, the variant's scenario TOML, the folder its report is made in (the run of
+    the variant's first seed, made on demand: ``make_report``) and that seed."""
 
     effects: pd.DataFrame
     charts: dict[str, dict[str, bytes]]
     scenario_toml: str
-    report_run: Path | None
+    report_dir: Path
+    report_seed: int
     seconds: float
+
+    @property
+    def report(self) -> Path | None:
+        """The report's HTML file once made (``make_report``), else None."""
+        html = self.report_dir / "report.html"
+        return html if html.is_file() else None
 
 
 _outcomes: dict[str, Outcome] = {}  # folder -> Outcome: this process's cache of finished results
@@ -438,8 +542,9 @@ def outcome(base: Path, whatif: Path) -> Outcome:
                     if (f / APP / f"{c}.png").is_file()}
               for who, f in (("base", base), ("variant", whatif))}
     done = json.loads((whatif / APP / DONE).read_text(encoding="utf-8"))
+    seeds = json.loads((whatif / APP / SPEC).read_text(encoding="utf-8"))["seeds"]
     result = Outcome(effects, charts, (whatif / APP / "scenario.toml").read_text(encoding="utf-8"),
-                     report_run(base, whatif), float(done.get("seconds", math.nan)))
+                     whatif / APP / REPORT, int(min(seeds)), float(done.get("seconds", math.nan)))
     _outcomes[key] = result
     return result
 
@@ -453,28 +558,24 @@ def effects_ready(whatif: Path) -> pd.DataFrame | None:
     return pd.read_csv(study / "effects.csv", encoding="utf-8-sig")
 
 
-def report_run(base: Path, whatif: Path) -> Path | None:
-    """The variant's kept run folder of its first seed (``logs/variant-s<seed>``; the
-    baseline's when the what-if reused all its runs), the one the report is made of."""
-    seeds = json.loads((whatif / APP / SPEC).read_text(encoding="utf-8"))["seeds"]
-    for folder, point in ((whatif, "variant"), (base, "base")):
-        run = folder / STUDY / "logs" / f"{point}-s{min(seeds)}"
-        if (run / "manifest.json").is_file():
-            return run
-    return None
-
-
-def make_report(run: Path, timeout: float = 600) -> Path:
-    """The HTML report of one of the variant's runs (``hotline report``, in a process of its
-    own: the page's process stays free).  Returns report.html's path; raises RuntimeError
-    with the command's message when it fails."""
-    if (run / "report.html").is_file():
-        return run / "report.html"
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "report", str(run)], capture_output=True,
-                          text=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise RuntimeError((proc.stderr.strip().splitlines() or ["hotline report failed"])[-1])
-    return run / "report.html"
+def make_report(out: Outcome, timeout: float = 900) -> Path:
+    """The HTML report (``hotline report``) of the variant's run on its first seed: the run
+    is made again (``hotline run``: the same scenario and seed give the same run as the
+    study's) into ``out.report_dir``, in processes of their own (the page's process stays
+    free).  Returns report.html's path; raises RuntimeError with the command's message when
+    either command fails."""
+    if out.report is not None:
+        return out.report
+    folder = out.report_dir
+    scenario = folder.parent / "scenario.toml"
+    steps = ([] if (folder / "manifest.json").is_file() else
+             [["run", str(scenario), "--seed", str(out.report_seed), "--out", str(folder)]])
+    for args in steps + [["report", str(folder)]]:
+        proc = subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True,
+                              text=True, timeout=timeout)
+        if proc.returncode != 0:
+            raise RuntimeError((proc.stderr.strip().splitlines() or [f"hotline {args[0]} failed"])[-1])
+    return folder / "report.html"
 
 
 def main(argv: list[str] | None = None) -> int:

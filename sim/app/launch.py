@@ -11,7 +11,7 @@ DEFAULT_PORT = 8501
 
 
 def streamlit_command(scenario: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                      cache: str | Path = "results/app", jobs: int = 2) -> list[str]:
+                      cache: str | Path = "results/app", jobs: int = 0) -> list[str]:
     """The ``streamlit run`` command of the page: headless, usage statistics off, no file
     watcher, bound to ``host``:``port``; the page's own arguments after ``--``."""
     return [

@@ -9,6 +9,7 @@ and the cache (sim.app.jobs), the tables (sim.app.tables), the words (sim.app.te
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
@@ -33,6 +34,13 @@ def _args() -> argparse.Namespace:
 @st.cache_resource
 def _scenario(path: str):
     return load_scenario(path)
+
+
+@st.cache_resource
+def _warm_up() -> bool:
+    """Start the jobs' forkserver once per page process (its imports take about 2 s)."""
+    jobs.warm_up()
+    return True
 
 
 def _levers(scn, lang: str) -> controls.Levers:
@@ -119,24 +127,23 @@ def _show_outcome(out: jobs.Outcome, n_seeds: int, lang: str) -> None:
     c1, c2 = st.columns(2)
     c1.download_button(t("download_toml", lang), out.scenario_toml, file_name="whatif.toml",
                        mime="application/toml", key="dl_toml", on_click="ignore")
-    if out.report_run is not None:
-        report = out.report_run / "report.html"
-        if report.is_file():
-            c2.download_button(t("download_report", lang, seed=out.report_run.name.rsplit("-s", 1)[-1]),
-                               report.read_bytes(), file_name="whatif-report.html",
-                               mime="text/html", key="dl_report", on_click="ignore")
-        elif c2.button(t("make_report", lang), key="make_report"):
-            with st.spinner("..."):
-                try:
-                    jobs.make_report(out.report_run)
-                except (RuntimeError, OSError) as e:
-                    st.error(str(e))
-            st.rerun()
+    if out.report is not None:
+        c2.download_button(t("download_report", lang, seed=out.report_seed),
+                           out.report.read_bytes(), file_name="whatif-report.html",
+                           mime="text/html", key="dl_report", on_click="ignore")
+    elif c2.button(t("make_report", lang), key="make_report"):
+        with st.spinner("..."):
+            try:
+                jobs.make_report(out)
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+                st.error(str(e))
+        st.rerun()
 
 
 def main() -> None:
     args = _args()
     cache = Path(args.cache)
+    _warm_up()
     st.set_page_config(page_title="12345 what-if", layout="wide")
     lang = st.sidebar.radio(t("language", "zh"), list(LANGS), format_func=LANGS.get,
                             horizontal=True, key="lang")
@@ -164,7 +171,7 @@ def main() -> None:
         elif mine and base_job.error():
             st.error(t("failed", lang) + str(base_job.error()))  # not started again by itself
         elif "job" not in state:
-            est = jobs.estimate_seconds(scn, jobs.runs_to_make(base_spec), args.jobs, per_order)
+            est = jobs.estimate_seconds(scn, jobs.runs_to_make(base_spec), base_spec.jobs, per_order)
             if est <= jobs.CITY_SECONDS:
                 state["base_job"] = jobs.start(base_spec)
 
@@ -195,8 +202,8 @@ def main() -> None:
     if state.pop("cancelled", False):
         st.warning(t("cancelled", lang))
     todo = jobs.runs_to_make(spec)
-    est = jobs.estimate_seconds(scn, todo, args.jobs, per_order)
-    st.write(t("estimate", lang, t=duration(est, lang), n=todo, w=args.jobs,
+    est = jobs.estimate_seconds(scn, todo, spec.jobs, per_order)
+    st.write(t("estimate", lang, t=duration(est, lang), n=todo, w=spec.jobs,
                o=scn.expected_orders()))
     ok = True
     if est > jobs.CITY_SECONDS:

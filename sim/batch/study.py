@@ -12,7 +12,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,13 +214,15 @@ def compare(
     targets: str | Path | Targets | None = None,
     progress: bool = True,
     reuse: Sequence[str | Path] = (),
+    after: Callable[[Any, str, int], None] | None = None,
 ) -> StudyResult:
     """Compare variants with the base scenario on the same seeds (paired differences).
 
     ``variants``: {name: {dotted path: value}}; ``against``: other scenario files, each a
     variant named by its file stem; ``ablate``: ``"all"`` or mechanism names (see
     ``ablation_variants``); ``reuse``: other study folders whose finished runs are taken
-    instead of running them again (see ``run_study``).  Returns a StudyResult whose
+    instead of running them again, ``after`` a function each worker calls on each run's
+    Result (see ``run_study``).  Returns a StudyResult whose
     ``effects`` has the columns variant, indicator, base_mean, variant_mean, diff, ci_low,
     ci_high, n (95 % paired t interval)."""
     base, path = _base(scenario)
@@ -252,7 +254,7 @@ def compare(
     return run_study(base, design, seeds, scenario_path=path, executor=executor, jobs=jobs,
                      scheduler=scheduler, out=out, overwrite=overwrite, keep_logs=keep_logs,
                      targets=_targets(targets, path), progress=progress, kind="compare",
-                     reuse=reuse)
+                     reuse=reuse, after=after)
 
 
 # -- running ---------------------------------------------------------------------------------------
@@ -272,6 +274,7 @@ def run_study(
     progress: bool = True,
     kind: str = "sweep",
     reuse: Sequence[str | Path] = (),
+    after: Callable[[Any, str, int], None] | None = None,
 ) -> StudyResult:
     """Run every (point, seed) of ``design`` not already in the store, then write the tables.
 
@@ -279,7 +282,11 @@ def run_study(
     running them again: a run's key is its scenario as run, seed and source digest, so a
     record with the same key is the same run whichever study made it (the what-if page reuses
     its cached baseline this way).  Reused records are not copied into ``out``; with
-    ``keep_logs`` their run folders stay where their own study kept them."""
+    ``keep_logs`` their run folders stay where their own study kept them.
+
+    ``after``: a picklable function each worker calls as ``after(result, point, seed)`` on
+    every run it makes (not on reused ones), after the indicators: what a caller needs of each
+    run beyond the indicators, made where the Result is (sim.batch.runner.RunJob)."""
     seeds = _seeds(seeds)
     if keep_logs and out is None:
         raise StudyError("--keep-logs: needs --out (the run folders are saved under it)")
@@ -315,7 +322,8 @@ def run_study(
         records = {key: done[key] for key in first if key in done}
         todo = [
             RunJob.of(key, design.names[i], s, scns[i],
-                   str(store.logs_folder(design.names[i], s)) if keep_logs and store else None)
+                   str(store.logs_folder(design.names[i], s)) if keep_logs and store else None,
+                   after)
             for key, (i, s) in first.items() if key not in records
         ]
         reused = len(records)
