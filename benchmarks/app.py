@@ -5,7 +5,7 @@ What is timed is what the page does, without the browser:
 
 * **what-if, baseline cached**: the page's check of the levers (schema), then the job it
   starts (``sim.app.jobs.start``: a process forked by the jobs' forkserver, running
-  ``compare`` of the variant against the cached baseline on one worker process per seed, each
+  ``compare`` of the variant against the cached baseline on one worker process per core, each
   worker making its run's chart tables, then the monthly and daily charts),
   polled as the page polls it, until its results are complete.  Also the time until the
   indicator table could be shown (the study's manifest written, before the charts).
@@ -71,7 +71,7 @@ def main() -> None:
     ap.add_argument("scenario", nargs="?", default="scenarios/yuelu_2021.toml")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--jobs", type=int, default=0, help="worker processes (0: one per seed, the page's default)")
+    ap.add_argument("--jobs", type=int, default=0, help="worker processes (0: one per usable core, the page's default)")
     ap.add_argument("--cache", help="cache folder (default: a temporary one, removed after)")
     args = ap.parse_args()
     cache = Path(args.cache) if args.cache else Path(tempfile.mkdtemp(prefix="app-bench-"))

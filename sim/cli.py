@@ -753,7 +753,7 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--cache", default="results/app",
                      help="folder of cached results (default results/app)")
     app.add_argument("--jobs", type=int, default=None,
-                     help="worker processes per what-if (default: one per seed)")
+                     help="worker processes per what-if (default: one per usable core)")
     app.set_defaults(fn=cmd_app)
     return p
 

@@ -6,8 +6,10 @@ tables the two charts need (``chart_tables``) from the run's Result in memory an
 beside the study: no run folder is saved and read back (that was a third of a what-if's time).
 The page never runs a job in its own process: each run is a **job**, a process started from
 a forkserver that has the simulator imported (``start``: no 2-s import per what-if), in a
-session of its own, whose ``compare`` runs **one worker process per seed** by default, so
-that 5 seeds on 2 cores end together at 2.5 run-times instead of 3 waves of 2.  A Streamlit
+session of its own, whose ``compare`` runs one worker process per usable core by default.
+(One process per seed, so that 5 seeds on 2 cores would end together at 2.5 run-times
+instead of 3 waves of 2, was measured no faster: sharing a core costs each run about 20 %
+more CPU time; benchmarks/app.py ``--jobs``.)  A Streamlit
 session only starts a job, reads its progress from the study folder (each finished run is a
 file in ``.runs/``), and can cancel it (the process group is ended; the finished runs stay,
 so running again resumes).  One user's job never waits for another's, except for the same
@@ -63,7 +65,7 @@ DONE, STATUS, SPEC, LOCK = "done.json", "status.json", "spec.json", ".lock"
 CHARTS = ("monthly", "daily")  # chart files app/<name>.png (the backlog is in both)
 CHART_TABLES = "charts"  # study/charts/<point>-s<seed>.pkl: each run's chart tables
 REPORT = "report"  # app/report/: the run folder the what-if's report is made of
-DEFAULT_JOBS = 0  # worker processes per job: 0 = one per seed (see the module docstring)
+DEFAULT_JOBS = 0  # worker processes per job: 0 = one per usable core, at most one per seed
 # Seconds per order of one run, before any run was measured on this machine: the baseline
 # year, 3.42 s for 84.6 k orders (40 us/order, benchmarks/year.py, quiet 2-core machine),
 # x 1.2 assumed for the indicators and chart tables.  Replaced by the median measured in
@@ -71,6 +73,12 @@ DEFAULT_JOBS = 0  # worker processes per job: 0 = one per seed (see the module d
 DEFAULT_SECONDS_PER_ORDER = 40e-6 * 1.2
 START_SECONDS = 2.0  # assumed: job start, pool start, tables and charts of a small scenario
 CITY_SECONDS = 60.0  # an estimate above this asks the user to confirm before starting
+
+
+def default_workers(seeds: int) -> int:
+    """Worker processes of a job by default: the usable cores, at most one per seed."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, seeds))
 
 
 # -- keys and folders --------------------------------------------------------------------------
@@ -129,7 +137,7 @@ def _locked(folder: Path):
 @dataclass(frozen=True)
 class Spec:
     """A job: the baseline scenario (model_dump, JSON), the variant's overrides (empty: the
-    baseline only), the seeds, the worker processes (``of``: 0 gives one per seed), the
+    baseline only), the seeds, the worker processes (``of``: 0 gives ``default_workers``), the
     cache folder, and the two cache
     folders it fills (named when the spec is made, so that the job writes where the page
     reads even if the installed code changes in between)."""
@@ -150,7 +158,7 @@ class Spec:
         from sim.app.controls import variant
 
         seeds = [int(s) for s in seeds]
-        jobs = int(jobs) if jobs else len(seeds)  # 0: one worker process per seed
+        jobs = int(jobs) if jobs else default_workers(len(seeds))
         b = base_folder(Path(cache), base, seeds)
         w = (whatif_folder(Path(cache), base, variant(base, dict(overrides)), seeds)
              if overrides else None)
