@@ -48,7 +48,11 @@ def figure(table: pd.DataFrame, assessed: bool, source: Source, lang: str = "bot
     ax.set_yticks(range(n_units), names, fontsize=7)
     ax.set_xticks(range(n_months), list(grid.columns), rotation=45, ha="right", fontsize=8)
     ax.set_xlabel(tr(lang, "月份（事件发生月）", "month (of the event)"))
-    ax.set_ylabel(tr(lang, "承办单位（按全年得分排序）", "handling unit (sorted by annual score)"))
+    # the sort order in the label only when the axis is tall enough for it (a district's two
+    # or three units leave about 2 inches: the long label was clipped at both ends)
+    tall = n_units >= 15
+    ax.set_ylabel(tr(lang, "承办单位（按全年得分排序）" if tall else "承办单位",
+                     "handling unit (sorted by annual score)" if tall else "handling unit"))
     if hidden:
         ax.axhline(MAX_ROWS // 2 - 0.5, color="white", lw=4)
         ax.text(n_months / 2 - 0.5, MAX_ROWS // 2 - 0.5,
@@ -67,6 +71,9 @@ def figure(table: pd.DataFrame, assessed: bool, source: Source, lang: str = "bot
         en_how = "recomputed from the event log"
     # the English note on a line of its own when it is long (a formula of several terms)
     en_sep = "\n" if recorded else " "
+    if not tall:  # the sort order, said in the label of a tall chart, goes in the note
+        zh_how = zh_how.replace("（", "（按全年得分排序，最好在上；", 1)
+        en_how = f"units sorted by annual score, best on top; {en_how}"
     what = formula + tr(lang, zh_how, f"{en_sep}({en_how})", sep=" ")
     if lang == "both":
         zh, en = formula.split("\n")
