@@ -356,6 +356,10 @@ def test_page_in_chromium_matches_compare(server, small):
                 "els => els.map(e => ({w: e.getBoundingClientRect().width,"
                 " h: e.getBoundingClientRect().height, n: e.naturalWidth}))")
             downloads = page.get_by_test_id("stDownloadButton").count()
+            # the report, made on demand (the variant's first seed run again, then reported)
+            page.get_by_role("button", name="Make the what-if report (HTML)").click()
+            expect(page.get_by_role("button", name="Download the what-if report (HTML, seed 1)")
+                   ).to_be_visible(timeout=120_000)
         finally:
             browser.close()
 
