@@ -52,6 +52,14 @@ ORDER_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("工单状态", "status", "status"),
     ("疑难工单", "hard_case", "hard"),
 )
+# Optional columns: written when the source has them, read when present (a centre's export
+# may lack them).  开始办理时间 started_at: the first time a handler of the handling unit took the
+# order (the event log's first ``start`` / 办理 event; empty if no handler took it by the
+# horizon, e.g. the centre answered itself or it still waits).  (Chinese name, English key,
+# source column, the column it follows.)
+OPTIONAL_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    ("开始办理时间", "started_at", "first_start", "signed_at"),
+)
 STATUS = {"closed": "已办结 closed", "open": "办理中 open", "unsigned": "未签收 unsigned"}
 CALLBACK = {
     "satisfied": "满意 satisfied",
@@ -60,7 +68,8 @@ CALLBACK = {
     "unreached": "未接通 unreached",
 }
 YES_NO = {True: "是 yes", False: "否 no"}
-TIME_KEYS = {"dispatched_at", "sign_deadline", "signed_at", "reply_deadline", "replied_at", "closed_at"}
+TIME_KEYS = {"dispatched_at", "sign_deadline", "signed_at", "started_at", "reply_deadline", "replied_at",
+             "closed_at"}
 COUNT_KEYS = {"returns", "extensions", "replies", "replies_on_time", "reminders", "reopens"}
 
 
@@ -93,13 +102,25 @@ def _read(folder: Path, name: str) -> pd.DataFrame:
 
 
 def orders_export(folder: Path) -> pd.DataFrame:
-    """The run folder's orders in the orders export format (one row per order)."""
-    return orders_export_table(_read(folder, "orders.parquet"))
+    """The run folder's orders in the orders export format (one row per order), with the
+    optional 开始办理时间 started_at from the event log (:func:`first_starts`)."""
+    orders = _read(folder, "orders.parquet")
+    return orders_export_table(orders, first_starts(_read(folder, "events.parquet")))
 
 
-def orders_export_table(orders: pd.DataFrame) -> pd.DataFrame:
+def first_starts(events: pd.DataFrame) -> pd.Series:
+    """Each order's first handling start (the named event log's first ``start`` / 办理
+    event), indexed by order id (int); orders no handler took are absent."""
+    start = events[events["concept:name"].astype(str) == ACTIVITY_NAMES[Act.START]]
+    ids = start["case:concept:name"].astype(np.int64).to_numpy()
+    return start["time:timestamp"].groupby(ids).min()
+
+
+def orders_export_table(orders: pd.DataFrame, starts: pd.Series | None = None) -> pd.DataFrame:
     """Named orders (``sim.logfile.named_orders``, as in ``orders.parquet``) in the orders
-    export format, one row per order.  ``办理时限 reply_deadline`` is the deadline in force at
+    export format, one row per order; with ``starts`` (:func:`first_starts`: first handling
+    start by order id, zone-aware timestamps) also the optional 开始办理时间 started_at, after
+    签收时间 signed_at.  ``办理时限 reply_deadline`` is the deadline in force at
     the last reply, or, for an order awaiting a reply at the export's date (signed, not closed,
     last step not a reply or callback), the deadline in force now (``due_in_force``): what a
     centre's system shows for an order in hand, and what a forecast from the export needs."""
@@ -109,8 +130,14 @@ def orders_export_table(orders: pd.DataFrame) -> pd.DataFrame:
         awaiting = ((orders["status"].astype(str) == "open")
                     & ~orders["last_activity"].astype(str).isin(done))
         orders["reply_due"] = orders["reply_due"].where(~awaiting, orders["due_in_force"])
+    columns = list(ORDER_COLUMNS)
+    if starts is not None:
+        orders["first_start"] = orders["order"].astype(np.int64).map(starts)
+        for zh, en, src, after in OPTIONAL_COLUMNS:
+            at = next(i for i, c in enumerate(columns) if c[1] == after) + 1
+            columns.insert(at, (zh, en, src))
     out = {}
-    for zh, en, src in ORDER_COLUMNS:
+    for zh, en, src in columns:
         col = orders[src]
         if en in TIME_KEYS:
             col = _local(col)
@@ -132,22 +159,23 @@ def read_orders_export(path: str | Path) -> pd.DataFrame:
     """Read an orders export (CSV or .xlsx) back, with English keys as column names, times as
     timestamps (naive, local) and counts as integers.  Headers may be the full '中文 english'
     form, the Chinese name alone or the English key alone; a missing column is an error
-    naming it."""
+    naming it.  The optional columns (:data:`OPTIONAL_COLUMNS`) are read when present."""
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         raw = pd.read_excel(path, dtype=str, keep_default_na=False)
     else:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     by_name: dict[str, str] = {}
-    for zh, en, _ in ORDER_COLUMNS:
+    for zh, en, *_ in ORDER_COLUMNS + OPTIONAL_COLUMNS:
         for name in (header(zh, en), zh, en):
             by_name[name] = en
     raw = raw.rename(columns={c: by_name.get(str(c).strip(), str(c)) for c in raw.columns})
     missing = [en for _, en, _ in ORDER_COLUMNS if en not in raw]
     if missing:
         raise ExportError(f"{path}: column {missing[0]!r} is missing (see docs/orders-export-format.md)")
-    out = raw[[en for _, en, _ in ORDER_COLUMNS]].copy()
-    for en in TIME_KEYS:
+    keys = [en for _, en, _ in ORDER_COLUMNS] + [c[1] for c in OPTIONAL_COLUMNS if c[1] in raw]
+    out = raw[keys].copy()
+    for en in TIME_KEYS & set(keys):
         out[en] = pd.to_datetime(out[en].replace("", None), format=TIME_FORMAT)
     for en in COUNT_KEYS | {"order_id"}:
         out[en] = out[en].astype(np.int64)

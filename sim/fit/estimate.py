@@ -30,6 +30,9 @@ MIN_CALLBACKS = 30       # fewer reached callbacks in a category: its satisfacti
 UTILISATION = 0.70       # handlers sized to this office-hour utilisation when not inferred
 BASE_VOLUME = 84817      # the Yuelu 2021 baseline's annual orders (supervision capacity scales)
 MIN_CONGESTION = 200     # orders a unit needs before its handlers are inferred from congestion
+MIN_WAITED = 30          # ... of which at least this many waited for a handler (> 1 minute) ...
+MIN_ABOVE = 30           # ... and this many found the unit's hands full (above the hinge) ...
+MAX_P_CONGESTION = 1e-3  # ... and the wait's slope above the hinge is > 0 at this one-sided p
 MAX_TOPICS = 30          # topics kept by name; the rest pooled into "其他 other"
 
 
@@ -379,6 +382,99 @@ def congestion(sign: np.ndarray, reply: np.ndarray, hours: np.ndarray, use: np.n
     return (c if 1 <= c <= 1000 else math.nan), slope, se, n
 
 
+@dataclass
+class HingeReading:
+    """One unit's congestion reading from the start of handling (:func:`hinge_handlers`).
+
+    ``hinge``: the in-hand count at which waits begin (the handlers), ``slope``: working hours
+    of wait per order in hand beyond it (mean effort / handlers in a c-server queue),
+    ``p``: one-sided p-value of that slope (scipy.stats.linregress), ``above``: orders whose
+    sign-for found the hands full, ``waited``: orders that waited > 1 minute, ``n``: waits
+    used, ``slope_handlers``: mean effort / slope (a check on the hinge), ``congested``: the
+    criterion (module constants MIN_*) holds, so the hinge is used."""
+
+    hinge: int
+    slope: float
+    p: float
+    above: int
+    waited: int
+    n: int
+    slope_handlers: float
+    congested: bool
+
+    @property
+    def handlers(self) -> int:
+        """The handlers read: the mean of the hinge and mean effort / slope, rounded.  Both
+        read c from the same fit and their errors run opposite ways (a hinge placed low
+        leaves more orders beyond it and a flatter slope), so their mean varies less than
+        either: on tests/scenarios/fit_congested.toml with 2, 3 and 5 handlers per unit
+        (seeds 1-4, 24 unit readings) the hinge alone was off by one in 7, the mean in none."""
+        return max(1, round((self.hinge + self.slope_handlers) / 2))
+
+    def note(self) -> str:
+        """The reading in words, for the scenario's comment and the report."""
+        if not math.isfinite(self.slope):
+            return (f"{self.n} waits, {self.waited} > 1 minute: no hinge with {MIN_ABOVE} orders "
+                    f"above it")
+        return (f"hinge at {self.hinge} in hand, {self.above} of {self.n} orders above it, wait "
+                f"{self.slope:.2f} working h per order beyond it (p = {self.p:.1g}; mean effort / "
+                f"slope = {self.slope_handlers:.1f}), {self.waited} waited > 1 minute")
+
+
+def hinge_handlers(sign: np.ndarray, start: np.ndarray, queued: np.ndarray, use: np.ndarray,
+                   mean_effort: float) -> HingeReading:
+    """Handlers of one unit from congestion, where the export has the start of handling.
+
+    All times are working clocks (office hours, ``sim.calendar.vectorised_working_clock``),
+    one entry per order of the unit.  ``sign``: sign-for; ``start``: first start of handling
+    (NaN: none by the export date; +inf: still waiting then); ``queued``: the order entered
+    this unit's queue at ``sign`` (signed by this unit, not returned, not the centre's);
+    ``use``: its wait ``start - sign`` enters the fit (queued, started, non-urgent: urgent
+    orders jump the queue); ``mean_effort``: the assumed mean handler effort, working hours.
+    The handlers read are :attr:`HingeReading.handlers`.
+
+    The model's quantity: a handler holds an order for its effort only (office hours; the
+    outside wait that follows holds no handler), so the orders *in hand* at a sign-for are
+    those signed and not yet started (exact in the export) plus those in a handler's effort,
+    taken as those started within the last mean effort (an export has no end of effort).  In
+    a c-server queue the wait stays near zero while fewer than c are in hand and grows by
+    about mean effort / c per order beyond (the order waits for its turn among those ahead).
+    The hinge, fitted by least squares over whole numbers (a line through zero beyond it,
+    each candidate needing MIN_ABOVE orders above it), is c.  The reading counts as
+    congestion when MIN_CONGESTION waits, MIN_WAITED of them > 1 minute, MIN_ABOVE orders
+    above the hinge and a slope > 0 at one-sided p < MAX_P_CONGESTION (scipy.stats.linregress)."""
+    from scipy import stats
+
+    sign_q = np.sort(sign[queued])
+    start_q = np.sort(np.where(np.isnan(start[queued]), np.inf, start[queued]))
+    started = np.sort(start[np.isfinite(start)])
+    s = sign[use]
+    y = start[use] - s
+    waiting = np.searchsorted(sign_q, s, side="left") - np.searchsorted(start_q, s, side="right")
+    in_effort = np.searchsorted(started, s, side="right") - np.searchsorted(started, s - mean_effort, side="right")
+    in_hand = np.maximum(waiting, 0) + in_effort
+    n, waited = len(y), int((y > 1 / 60).sum())
+    best: tuple[float, int, float] | None = None
+    for c in range(1, int(in_hand.max(initial=0)) + 1):
+        x = np.maximum(0, in_hand - c + 1).astype(float)
+        if (x > 0).sum() < MIN_ABOVE:
+            break
+        beta = float((x * y).sum() / (x * x).sum())
+        sse = float(((y - beta * x) ** 2).sum())
+        if best is None or sse < best[0]:
+            best = (sse, c, beta)
+    if best is None or n < 3:
+        return HingeReading(0, math.nan, math.nan, 0, waited, n, math.nan, False)
+    _, c, beta = best
+    x = np.maximum(0, in_hand - c + 1).astype(float)
+    p = float(stats.linregress(x, y, alternative="greater").pvalue)
+    above = int((x > 0).sum())
+    congested = (n >= MIN_CONGESTION and waited >= MIN_WAITED and above >= MIN_ABOVE
+                 and beta > 0 and p < MAX_P_CONGESTION)
+    return HingeReading(c, beta, p, above, waited, n, mean_effort / beta if beta > 0 else math.nan,
+                        congested)
+
+
 def handlers(f: Fitted, exp: Export, units: list[dict[str, Any]], unit_of: pd.Series,
              years: float, effort_median: float, effort_sigma: float,
              kind_factor: dict[str, float], hours_per_year: float,
@@ -386,30 +482,43 @@ def handlers(f: Fitted, exp: Export, units: list[dict[str, Any]], unit_of: pd.Se
              congestion_used: bool = False) -> None:
     """Handlers per unit (``n / years`` orders a year against ``hours_per_year`` office
     hours: the caller passes the export's orders and the office hours of its active months).
-    Throughput cannot identify them (in a stable system throughput
-    equals arrivals whatever the headcount), so, in this order: ``flag`` (--handlers), the
-    export's headcount column, congestion (:func:`congestion`: where the time to reply grows
-    significantly with the unit's backlog; only with ``congestion_used``, since an export's
-    open orders include those in an outside wait, which dilute the slope: on the round-trip
-    district the reading is 3-5 x the true headcount), else sized so the unit's handler-hours
-    run at UTILISATION in office hours.  Each unit's source and congestion reading are in
-    the report."""
+    Throughput cannot identify them (in a stable system throughput equals arrivals whatever
+    the headcount), so, in this order: ``flag`` (--handlers, the user's choice); where the
+    export has the start of handling (``times`` with ``start_wc``) and the unit shows
+    congestion, the hinge of its waits (:func:`hinge_handlers`), ``inferred``; the export's
+    headcount column; else sized so the unit's handler-hours run at UTILISATION in office
+    hours.  Without a start of handling the report gives the older reading (:func:`congestion`:
+    the slope of the time to reply on the unit's open orders, used only with
+    ``congestion_used``, since open orders include those in an outside wait, which dilute the
+    slope: on the round-trip district the reading is 3-5 x the true headcount).  Each unit's
+    source and reading are in the report and in a comment on its ``handlers``."""
     t = exp.table
     mean_effort = effort_median * math.exp(effort_sigma ** 2 / 2)
     head = t.groupby(unit_of)["handlers"].median() if "handlers" in t else None
+    has_start = times is not None and "start_wc" in times
     sources: list[str] = []
-    for u in units:
+    for i, u in enumerate(units):
         mask = (unit_of == u["name"]).to_numpy()
         n = int(mask.sum())
         effort = mean_effort * kind_factor[u["kind"]]
+        reading = None
+        if has_start and flag is None:
+            reading = hinge_handlers(times["sign_wc"][mask], times["start_wc"][mask],
+                                     times["queued"][mask], times["wait_use"][mask], effort)
         if flag is not None:
             u["handlers"], why = int(flag), "assumed (--handlers)"
+        elif reading is not None and reading.congested:
+            u["handlers"], why = reading.handlers, f"inferred (congestion: {reading.note()})"
         elif head is not None and u["name"] in head.index and head[u["name"]] > 0:
-            u["handlers"], why = int(head[u["name"]]), "fitted (headcount column, median)"
+            u["handlers"], why = int(head[u["name"]]), "assumed (headcount column, median)"
+            if reading is not None:
+                why += f"; no congestion shown ({reading.note()})"
         else:
             c = math.nan
             note = ""
-            if times is not None:
+            if reading is not None:
+                note = f"no congestion shown: {reading.note()}"
+            elif times is not None:
                 c, slope, se, k = congestion(times["sign"][mask], times["reply"][mask],
                                              times["hours"][mask], times["use"][mask], effort)
                 if math.isfinite(slope):
@@ -421,19 +530,35 @@ def handlers(f: Fitted, exp: Export, units: list[dict[str, Any]], unit_of: pd.Se
             elif math.isfinite(c):
                 why = (f"assumed (sized to {UTILISATION:.0%} busy); the congestion reading ({note}) would imply "
                        f"{c:.0f} if every open order waited for a handler: an upper reading, not "
-                       f"used (open orders include outside waits)")
+                       f"used (open orders include outside waits; the export has no start of handling)")
             else:
-                why = (f"assumed (sized to {UTILISATION:.0%} busy; no significant congestion"
-                       + (f": {note})" if note else ")"))
+                why = (f"assumed (sized to {UTILISATION:.0%} busy; "
+                       + (note if reading is not None else "no significant congestion" + (f": {note}" if note else ""))
+                       + ")")
         sources.append(why.split(" ")[0])
+        f.comments[f"units[{i}].handlers"] = why
         f.summary.setdefault("handler_lines", []).append(f"| {u['name']} | {u['kind']} | {u['handlers']} | {why} |")
     kinds = sorted(set(sources))
+    quantity = ("handlers: the unit's staff who each hold one order at a time for its handler "
+                "effort (office hours; the outside wait after it holds no handler)")
+    if has_start:
+        rule = (f"inferred where the export shows congestion: the hinge of each order's wait from "
+                f"sign-for to start of handling (开始办理时间) against the orders in the unit's hands "
+                f"at its sign-for (waiting + started within the assumed mean effort), the wait "
+                f"growing by mean effort / handlers per order beyond it; congestion = "
+                f"{MIN_CONGESTION}+ waits, {MIN_WAITED}+ over 1 minute, {MIN_ABOVE}+ orders above "
+                f"the hinge, slope > 0 at p < {MAX_P_CONGESTION:g} (scipy.stats.linregress); "
+                f"assumed otherwise: --handlers, a headcount column, or sized so handlers are "
+                f"~{UTILISATION:.0%} busy in office hours with the assumed effort")
+    else:
+        rule = (f"inferred: from congestion, the slope of the time to reply on the unit's open "
+                f"orders; assumed: sized so handlers are ~{UTILISATION:.0%} busy in office hours "
+                f"with the assumed effort, a headcount column, or --handlers (the export has no "
+                f"start of handling, 开始办理时间, to read congestion from)")
     how = ("per unit: " + ", ".join(f"{sources.count(k)} {k}" for k in kinds)
-           + f" (inferred: from congestion, the slope of the time to reply on the unit's open "
-             f"orders; assumed: sized so handlers are ~{UTILISATION:.0%} busy in office hours "
-             f"with the assumed effort, or --handlers; fit_report.md lists each unit's source)")
+           + f" ({rule}; each unit's source is on its handlers line and in fit_report.md)")
     f.comments["units"] = (f"fitted: the handling units of the export; kind from the name (ending "
-                           f"街道/镇/乡: street); handlers {how}")
+                           f"街道/镇/乡: street); {quantity}; {how}")
     f.summary["handlers_source"] = how
 
 

@@ -110,7 +110,7 @@ def build(exp: Export, year: int | None, name: str, handlers: int | None = None)
     hpd = cal.hours_per_day
 
     # times in hours since the start
-    h = {k: est.hours_since(t[k], start) for k in ("created", "signed", "replied", "closed",
+    h = {k: est.hours_since(t[k], start) for k in ("created", "signed", "started", "replied", "closed",
                                                    "reply_deadline", "sign_deadline") if k in t}
     a = h["created"]
     s = h.get("signed", a)
@@ -339,9 +339,11 @@ def build(exp: Export, year: int | None, name: str, handlers: int | None = None)
                              and ((day := start + dt.timedelta(days=d)).year, day.month) in active)
     years, hours_year = 1.0, max(active_hours, hpd)
     use = ~urgent & first_round & ~hard_np & replied
+    times = {"sign": s, "reply": r, "hours": to_reply * hpd, "use": use}
+    if "started" in t and t["started"].notna().any():
+        times.update(_queue_times(t, cal, s, h, centre, replied))
     est.handlers(f, exp, units, unit_of, years, hd["effort_median_hours"], hd["effort_sigma"],
-                 hd["kind_effort_factor"], hours_year,
-                 times={"sign": s, "reply": r, "hours": to_reply * hpd, "use": use}, flag=handlers)
+                 hd["kind_effort_factor"], hours_year, times=times, flag=handlers)
     f.scenario["mechanisms"] = mech
     f.scenario["indicators"] = {"basic_weight": 1.0}
     f.comments["indicators.basic_weight"] = "DESIGN §4: 基本满意 counts as satisfied"
@@ -351,6 +353,33 @@ def build(exp: Export, year: int | None, name: str, handlers: int | None = None)
     _scale_mechanisms(mech, f)
     f.summary["rows"] = n_rows
     return f
+
+
+def _queue_times(t: pd.DataFrame, cal, s: np.ndarray, h: dict[str, np.ndarray], centre: np.ndarray,
+                 replied: np.ndarray) -> dict[str, np.ndarray]:
+    """Working clocks (office hours) of sign-for and first start of handling, for the
+    congestion reading (sim.fit.estimate.hinge_handlers).  An order entered its handling
+    unit's queue at its sign-for unless it was returned (its first sign-for was at another
+    unit) or the centre answered it; one signed, not started, not replied and not closed by
+    the export date is still waiting (start +inf: it counts in the queue, never dropped); one
+    replied or closed without a start time has none in the export and is left out of the
+    queue.  Waits of urgent orders (they jump the queue) are not fitted."""
+    from sim.calendar import vectorised_working_clock
+
+    start_h = h["started"]
+    signed = ~np.isnan(s) & (~np.isnan(h["signed"]) if "signed" in h else True)
+    returned = t["returns"].to_numpy() > 0 if "returns" in t else np.zeros(len(t), dtype=bool)
+    closed = ~np.isnan(h["closed"]) if "closed" in h else np.zeros(len(t), dtype=bool)
+    has_start = ~np.isnan(start_h)
+    waiting = signed & ~has_start & ~replied & ~closed
+    queued = signed & ~returned & ~centre & (has_start | waiting)
+    sign_wc = np.full(len(t), np.nan)
+    sign_wc[signed] = vectorised_working_clock(cal, s[signed])
+    start_wc = np.full(len(t), np.nan)
+    start_wc[has_start] = vectorised_working_clock(cal, start_h[has_start])
+    start_wc[waiting] = np.inf
+    wait_use = queued & has_start & ~t["urgent"].to_numpy(dtype=bool)
+    return {"sign_wc": sign_wc, "start_wc": start_wc, "queued": queued, "wait_use": wait_use}
 
 
 CENTRE = ("热线中心", "centre", "hotline centre", "12345")

@@ -47,6 +47,7 @@ FIELDS: dict[str, str] = {
     "responsible_unit": "unit the responsibility list names (责任单位)",
     "sign_deadline": "sign-for deadline (签收时限)",
     "signed": "first sign-for time (签收时间)",
+    "started": "first start of handling by a handler of the unit (开始办理时间), optional",
     "returns": "returns (退单), a count or yes/no",
     "extensions": "extensions (延期), a count or yes/no",
     "reply_deadline": "reply deadline in force (办理时限 / due date)",
@@ -61,7 +62,7 @@ FIELDS: dict[str, str] = {
     "hard_case": "hard case (疑难) yes/no",
     "handlers": "the handling unit's headcount (承办人数)",
 }
-TIME_FIELDS = ("created", "sign_deadline", "signed", "reply_deadline", "replied", "closed")
+TIME_FIELDS = ("created", "sign_deadline", "signed", "started", "reply_deadline", "replied", "closed")
 COUNT_FIELDS = ("returns", "extensions", "replies", "replies_on_time", "reminders", "reopens",
                 "handlers")
 
@@ -78,6 +79,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "responsible_unit": ("责任单位", "responsible_unit"),
     "sign_deadline": ("签收时限", "sign_deadline"),
     "signed": ("签收时间", "signed_at", "signed"),
+    # not 处理时间 (a centre's "processing time" is often the reply or close time) nor 受理时间
+    # (the hotline's intake, read as the creation time)
+    "started": ("开始办理时间", "办理开始时间", "开始处理时间", "处理开始时间", "started_at",
+                "start_time", "handling_started"),
     "returns": ("退单次数", "退单", "是否退单", "returns"),
     "extensions": ("延期次数", "延期", "是否延期", "extensions"),
     "reply_deadline": ("办理时限", "答复时限", "办结时限", "reply_deadline", "due_date", "due"),
@@ -353,12 +358,15 @@ def _known_names(mapping: Mapping) -> dict[str, str]:
 
     names: dict[str, str] = {}
     export_names = {"dispatched_at": "created", "handling_unit": "unit", "signed_at": "signed",
+                    "started_at": "started",
                     "replied_at": "replied", "callback_result": "callback", "closed_at": "closed",
                     "responsible_unit": "responsible_unit"}
     for fld, aliases in ALIASES.items():
         for a in aliases:
             names.setdefault(_norm(a), fld)
-    for zh, en, _ in ORDER_COLUMNS:  # the orders export format: 'zh en', zh, en
+    from sim.export import OPTIONAL_COLUMNS
+
+    for zh, en, *_ in ORDER_COLUMNS + OPTIONAL_COLUMNS:  # the orders export format: 'zh en', zh, en
         fld = export_names.get(en, en)
         if fld in FIELDS:
             for a in (f"{zh} {en}", zh, en):
@@ -568,6 +576,12 @@ def read_export(path: str | Path, mapping: Mapping, year: int | None = None) -> 
             before = (out[fld] < created).to_numpy() & ~skip
             flag(before, f"{fld} before created", "row skipped")
             skip |= before
+    if "started" in out:  # only the congestion reading uses it: the cell, not the row, is dropped
+        first = out.get("signed", created)
+        early = (out["started"] < first).to_numpy() & ~skip
+        flag(early, "start of handling before sign-for" if "signed" in out else
+             "start of handling before created", "started left empty")
+        out.loc[early, "started"] = pd.NaT
     if "status" in out and "closed" in out:
         closed_no_time = (out["status"] == "closed").to_numpy() & out["closed"].isna().to_numpy() & ~skip
         flag(closed_no_time, "status closed but no close time", "taken as open (censored)")

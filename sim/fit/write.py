@@ -74,10 +74,13 @@ def scenario_document(f: est.Fitted) -> tomlkit.TOMLDocument:
             doc.add(tomlkit.nl())
             doc.add(tomlkit.comment(f.comments.get(key, "")))
             aot = tomlkit.aot()
-            for row in value:
+            for i, row in enumerate(value):
                 t = tomlkit.table()
                 for k, v in row.items():
-                    t.append(k, _item(v))
+                    it = _item(v)
+                    if f"{key}[{i}].{k}" in f.comments:  # e.g. each unit's handlers: their source
+                        it.comment(f.comments[f"{key}[{i}].{k}"])
+                    t.append(k, it)
                 aot.append(t)
             doc.append(key, aot)
         elif isinstance(value, dict):
