@@ -125,7 +125,8 @@ def test_orders_export_round_trip(run, tmp_path, fmt):
     path, n = export(folder, fmt, tmp_path / f"orders{suffix}")
     assert n == len(res.orders)
     back = read_orders_export(path)
-    assert list(back.columns) == [en for _, en, _ in ORDER_COLUMNS]
+    # every column of the format, then the optional ones a run folder has (开始办理时间 started_at)
+    assert list(back.columns) == [en for _, en, _ in ORDER_COLUMNS] + ["started_at"]
     o = res.orders
     assert back["order_id"].tolist() == o.index.tolist()
     assert back["returns"].tolist() == o["returns"].tolist()
