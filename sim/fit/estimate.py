@@ -408,7 +408,8 @@ class HingeReading:
         read c from the same fit and their errors run opposite ways (a hinge placed low
         leaves more orders beyond it and a flatter slope), so their mean varies less than
         either: on tests/scenarios/fit_congested.toml with 2, 3 and 5 handlers per unit
-        (seeds 1-4, 24 unit readings) the hinge alone was off by one in 7, the mean in none."""
+        (seeds 1-4, 24 unit readings) the hinge alone was off by one in 7, the mean in none;
+        on seeds 5-8 with 2, 3, 5 and 8 handlers the mean was exact in 31 of 32."""
         return max(1, round((self.hinge + self.slope_handlers) / 2))
 
     def note(self) -> str:
