@@ -407,9 +407,9 @@ class HingeReading:
         """The handlers read: the mean of the hinge and mean effort / slope, rounded.  Both
         read c from the same fit and their errors run opposite ways (a hinge placed low
         leaves more orders beyond it and a flatter slope), so their mean varies less than
-        either: on tests/scenarios/fit_congested.toml with 2, 3 and 5 handlers per unit
-        (seeds 1-4, 24 unit readings) the hinge alone was off by one in 7, the mean in none;
-        on seeds 5-8 with 2, 3, 5 and 8 handlers the mean was exact in 31 of 32."""
+        either: on tests/scenarios/fit_congested.toml with 2, 3, 5 and 8 handlers per unit
+        (volume scaled, seeds 1-8, 64 unit readings) the hinge alone was exact in 29 (mostly
+        one low), the mean in 61, and 3 read one low (docs/fit.md §3)."""
         return max(1, round((self.hinge + self.slope_handlers) / 2))
 
     def note(self) -> str:
@@ -452,7 +452,8 @@ def hinge_handlers(sign: np.ndarray, start: np.ndarray, queued: np.ndarray, use:
     s = sign[use]
     y = start[use] - s
     waiting = np.searchsorted(sign_q, s, side="left") - np.searchsorted(start_q, s, side="right")
-    in_effort = np.searchsorted(started, s, side="right") - np.searchsorted(started, s - mean_effort, side="right")
+    # started before the sign-for (not the order itself, started at once) and within the effort
+    in_effort = np.searchsorted(started, s, side="left") - np.searchsorted(started, s - mean_effort, side="right")
     in_hand = np.maximum(waiting, 0) + in_effort
     n, waited = len(y), int((y > 1 / 60).sum())
     best: tuple[float, int, float] | None = None
@@ -468,7 +469,7 @@ def hinge_handlers(sign: np.ndarray, start: np.ndarray, queued: np.ndarray, use:
         return HingeReading(0, math.nan, math.nan, 0, waited, n, math.nan, False)
     _, c, beta = best
     x = np.maximum(0, in_hand - c + 1).astype(float)
-    p = float(stats.linregress(x, y, alternative="greater").pvalue)
+    p = float(stats.linregress(x, y, alternative="greater").pvalue) if np.ptp(x) > 0 else math.nan
     above = int((x > 0).sum())
     congested = (n >= MIN_CONGESTION and waited >= MIN_WAITED and above >= MIN_ABOVE
                  and beta > 0 and p < MAX_P_CONGESTION)
