@@ -291,6 +291,11 @@ class Unit(Strict):
     population_share: Probability = Field(
         0.0, description="streets only: share of local-affairs orders arising in this street"
     )
+    lead_factor: Positive = Field(
+        1.0, description="multiplier on the outside wait (lead time) of this unit's handling "
+        "rounds, over its categories' medians (hotline fit sets it for a unit with enough "
+        "replies; 1: the pooled value)"
+    )
 
 
 class Topic(Strict):

@@ -580,6 +580,42 @@ def censored_lognormal(durations: np.ndarray, observed: np.ndarray) -> tuple[flo
     return float(scale), float(shape), int(len(d))
 
 
+MIN_UNIT_REPLIES = MIN_CONGESTION  # replied orders a unit needs for its own outside wait
+LEAD_FACTOR_RANGE = (0.1, 10.0)  # a unit's outside wait within 1/10..10 x its categories'
+
+
+def unit_lead_factors(unit_col: np.ndarray, cats: np.ndarray, to_reply: np.ndarray,
+                      replied: np.ndarray, use: np.ndarray, category_median: dict[str, float],
+                      outside_median: dict[str, float], effort_wd: float
+                      ) -> dict[str, tuple[float, int, float]]:
+    """Each unit's outside-wait multiplier (``units.lead_factor``), for units with at least
+    MIN_UNIT_REPLIES replied orders among ``use``; the others keep 1 (the pooled value).
+
+    Per order, the time to reply (working days) over its category's fitted median
+    (``category_median``): the unit's median of that ratio, r, is fitted as a censored
+    lognormal (open orders right-censored, never dropped).  The unit's orders would then reply
+    at r x m_c, of which the assumed effort is not outside wait, so the multiplier is
+    sum_c n_c max(0.1 r m_c, r m_c - effort) / sum_c n_c outside_c over the unit's categories
+    (n_c its orders of category c, outside_c the category's outside-wait median), clipped to
+    LEAD_FACTOR_RANGE.  Returns {unit: (multiplier, orders, r)}; the refinement by simulation
+    (sim.fit.refine) then corrects it for the unit's queueing."""
+    out: dict[str, tuple[float, int, float]] = {}
+    ratio = to_reply / np.array([category_median.get(c, np.nan) for c in cats])
+    for name in sorted(set(unit_col[use]) - {""}):
+        sel = use & (unit_col == name) & np.isfinite(ratio)
+        if replied[sel].sum() < MIN_UNIT_REPLIES:
+            continue
+        r, _, k = censored_lognormal(ratio[sel], replied[sel])
+        if not math.isfinite(r):
+            continue
+        n = pd.Series(cats[sel]).value_counts()
+        fitted = sum(n[c] * max(0.1 * r * category_median[c], r * category_median[c] - effort_wd) for c in n.index)
+        pooled = sum(n[c] * outside_median[c] for c in n.index)
+        factor = min(LEAD_FACTOR_RANGE[1], max(LEAD_FACTOR_RANGE[0], fitted / max(pooled, 1e-9)))
+        out[name] = (factor, k, r)
+    return out
+
+
 def hours_since(ts: pd.Series, start: dt.date) -> np.ndarray:
     return ((ts - pd.Timestamp(start)) / pd.Timedelta(hours=1)).to_numpy(dtype=float)
 

@@ -220,17 +220,24 @@ def build(exp: Export, year: int | None, name: str, handlers: int | None = None)
         lines.append(f"| {c} | {k} | {cens} | {med:.2f} | {sig:.2f} | {lead_median[c]:.2f} |"
                      + (" pooled |" if c in pooled else " |"))
     f.summary["handling_lines"] = lines
-    # per unit where there is enough data: reported (the model's outside wait has no unit term)
+    # per unit where there is enough data: the unit's own outside wait (units.lead_factor)
     unit_col = t["unit"].fillna("").astype(str).to_numpy() if "unit" in t else np.full(len(t), "")
+    cats = t["category"].astype(str).to_numpy()
+    factors = est.unit_lead_factors(unit_col, cats, to_reply, replied, base,
+                                    {c: v[0] for c, v in lead.items()}, lead_median, effort_wd)
     unit_lines = []
-    for name in sorted(set(unit_col[base]) - {""}):
-        sel = base & (unit_col == name)
-        if replied[sel].sum() >= est.MIN_CONGESTION:
-            med, sig, k = est.censored_lognormal(to_reply[sel], replied[sel])
-            unit_lines.append(f"| {name} | {k} | {med:.2f} | {sig:.2f} |")
+    for i, u in enumerate(units):
+        if u["name"] in factors:
+            factor, k, ratio = factors[u["name"]]
+            u["lead_factor"] = _r(factor, 3)
+            f.comments[f"units[{i}].lead_factor"] = (
+                f"fitted: its {k} orders reply in {ratio:.2f} x their categories' median time "
+                f"(censored lognormal), as an outside-wait multiplier; refined by simulation")
+            unit_lines.append(f"| {u['name']} | {k} | {ratio:.2f} | {u['lead_factor']:g} |")
         else:
-            unit_lines.append(f"| {name} | {int(sel.sum())} | pooled | |")
+            unit_lines.append(f"| {u['name']} | {int((base & (unit_col == u['name'])).sum())} | pooled | 1 |")
     f.summary["unit_lines"] = unit_lines
+    f.summary["unit_factors"] = {name: v[2] for name, v in factors.items()}
     f.summary["observed_reply_median"] = {c: v[0] for c, v in lead.items()}
     f.summary["reply_fits"] = {c: (v[0], v[1]) for c, v in lead.items()}
     f.summary["fit_selection"] = base

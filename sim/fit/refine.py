@@ -49,6 +49,7 @@ def refine_fit(f: est.Fitted, exp: Export, seed: int, round_no: int) -> None:
     effort_wd = h["effort_median_hours"] / hpd
     observed = f.summary["observed_reply_median"]
     changes = []
+    sim_median: dict[str, float] = {}
     for c in CATEGORIES:
         sel = base & (cats == c)
         if replied[sel].sum() < est.MIN_PER_CATEGORY:
@@ -56,12 +57,14 @@ def refine_fit(f: est.Fitted, exp: Export, seed: int, round_no: int) -> None:
         med, _, _ = est.censored_lognormal(d[sel], replied[sel])
         if not math.isfinite(med):
             continue
+        sim_median[c] = med
         old = h["lead_median_working_days"][c]
         factor = (observed[c] - effort_wd) / max(med - effort_wd, 0.05)
         factor = min(2.0, max(0.5, factor))
         h["lead_median_working_days"][c] = est._r(max(0.05, old * factor), 3)
         changes.append(f"{c} {old:g} -> {h['lead_median_working_days'][c]:g} (simulated median "
                        f"{med:.2f} wd, export {observed[c]:.2f})")
+    _refine_units(f, o, d, cats, base, replied, sim_median, effort_wd, changes)
     # hard cases: the multiplier scaled by the export's over the simulated hard-case median
     hard_med = f.summary.get("observed_hard_median")
     if hard_med is not None:
@@ -80,3 +83,36 @@ def refine_fit(f: est.Fitted, exp: Export, seed: int, round_no: int) -> None:
         f.comments["handling.lead_median_working_days"].split("; refined")[0]
         + f"; refined by {round_no} simulation round(s): each median scaled by the export's "
         f"over the simulated median time to reply (sim.fit.refine)")
+
+
+def _refine_units(f: est.Fitted, o, d: np.ndarray, cats: np.ndarray, base: np.ndarray,
+                  replied: np.ndarray, sim_median: dict[str, float], effort_wd: float,
+                  changes: list[str]) -> None:
+    """Each fitted unit's outside-wait multiplier scaled as the categories' medians are: the
+    export's ratio r (time to reply over the category's median) against the simulated one,
+    on the unit's mean category median M, (r M - effort) / (r_sim M - effort), clipped to
+    0.5..2: what the unit's queue for handlers adds is then not counted twice."""
+    observed_ratio = f.summary.get("unit_factors") or {}
+    if not observed_ratio or not sim_median:
+        return
+    names = [u["name"] for u in f.scenario["units"]]
+    final = o["final_unit"].to_numpy()
+    observed = f.summary["observed_reply_median"]
+    ratio = d / np.array([sim_median.get(c, np.nan) for c in cats])
+    for i, name in enumerate(names):
+        if name not in observed_ratio:
+            continue
+        sel = base & (final == i) & np.isfinite(ratio)
+        if replied[sel].sum() < est.MIN_PER_CATEGORY:
+            continue
+        r_sim, _, _ = est.censored_lognormal(ratio[sel], replied[sel])
+        if not math.isfinite(r_sim):
+            continue
+        m = float(np.mean([observed[c] for c in cats[sel]]))
+        factor = (observed_ratio[name] * m - effort_wd) / max(r_sim * m - effort_wd, 0.05)
+        unit = f.scenario["units"][i]
+        old = unit.get("lead_factor", 1.0)
+        lo, hi = est.LEAD_FACTOR_RANGE
+        unit["lead_factor"] = est._r(min(hi, max(lo, old * min(2.0, max(0.5, factor)))), 3)
+        if unit["lead_factor"] != old:
+            changes.append(f"{name} lead_factor {old:g} -> {unit['lead_factor']:g}")

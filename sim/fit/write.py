@@ -150,9 +150,12 @@ def render_report(f: est.Fitted, exp: Export) -> str:
               "| category | orders | open (censored) | median wd | sigma | outside wait median wd | |",
               "| --- | --- | --- | --- | --- | --- | --- |", *s.get("handling_lines", []), ""]
     if s.get("unit_lines"):
-        lines += ["", f"Per unit (units with {est.MIN_CONGESTION} or more such orders; the model's outside "
-                  "wait has no unit term, so these are reported, not used):", "",
-                  "| unit | orders | median wd | sigma |", "| --- | --- | --- | --- |", *s["unit_lines"], ""]
+        lines += ["", f"Per unit (`units.lead_factor`, units with {est.MIN_UNIT_REPLIES} or more such "
+                  "orders, the others pooled): the unit's median time to reply over its categories' "
+                  "(censored lognormal of the ratio), turned into a multiplier on the outside wait, "
+                  "then refined by simulation.", "",
+                  "| unit | orders | time to reply / category median | lead_factor |",
+                  "| --- | --- | --- | --- |", *s["unit_lines"], ""]
     lines += f.report
     lines += ["", "## Handlers per unit", "", s.get("handlers_source", ""), "",
               "| unit | kind | handlers | source |", "| --- | --- | --- | --- |",

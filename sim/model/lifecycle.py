@@ -94,6 +94,8 @@ class Lifecycle:
         self.kind_effort = [getattr(h.kind_effort_factor, u.kind) for u in model.units]
         self.topic_effort = [t.effort_factor for t in scn.topics] or [1.0]
         self.reopen_lead_factor, self.lead_sigma = h.reopen_lead_factor, h.lead_sigma
+        # a unit's own outside waits (units.lead_factor; 1: its categories' pooled medians)
+        self.unit_lead = [u.lead_factor for u in scn.units]
         lead_median_wd = [h.lead_median_working_days.get(c) for c in model.categories]
         self.lead_median_hours = [d * self.hpd for d in lead_median_wd]
         self.review_delay, self.sendback_p = scn.review.delay_hours, scn.review.sendback_probability
@@ -375,7 +377,8 @@ class Lifecycle:
         else:
             median = h.urgent_lead_median_hours if o.urgent else self.lead_median_hours[o.category]
             lead = median * math.exp(self.lead_sigma * self.z(o, "lead"))
-        lead = lead * self.handling_scale / unit.speed
+        # (x 1.0 is exact: a scenario without unit lead factors draws the same times)
+        lead = lead * self.handling_scale * self.unit_lead[unit.index] / unit.speed
         factor = self.limit_factor[unit.index]
         if factor != 1.0:
             lead *= factor**h.parkinson_elasticity
