@@ -183,6 +183,48 @@ def test_remaining_time_conditioned_on_age(small75):
     assert stats.ks_2samp(total, np.array(fresh[:2000]) + 0.0).pvalue < 1e-6
 
 
+def test_extended_round_conditioned_on_its_extension(small75):
+    """An order carried in with an approved extension in its round could not be done by the
+    deadline before that extension (``Lifecycle.decide``): heading past it (E + L > w_prev)
+    and not hurried (a hard case, handler work past it, or not hurried with probability
+    1 - hurry_probability).  Its (hard, E, L) follow the model's law conditioned on that and
+    on E + L > age (KS against the model's own draws kept under the same condition); the
+    hard-case share among them agrees with the kept draws' within 4 binomial standard
+    errors, and is far above the prior (the conditioning matters)."""
+    scn_f = forecast_scenario(small75, SNAP_DAY, 30)
+    n, age = 300, 30.0
+    table = pd.DataFrame({
+        "order": range(n), "category": 0, "urgent": False, "topic": 0, "channel": 0,
+        "responsible": 0, "unit": 0, "stage": "extended", "detail": "", "arrival": -300.0,
+        "sign_due": np.nan, "due": 288.0, "since": -100.0, "hops": 0, "reopens": 0, "rounds": 0,
+        "extensions": 1, "escalated": False,
+    })
+    model = WarmModel(scn_f, 5, table, np.full(n, age), lambda t: -t * 0.2)
+    orders = []
+    model.lifecycle.plan_reply = lambda o, now: orders.append(o)  # stop at the drawn lead end
+    model._schedule_carried()
+    w_prev = model._previous_deadline(orders[0], age)
+    assert w_prev > age  # the deadline before the extension lies after the age: the condition bites
+    total = np.array([age + model.cal.working_clock(o.lead_end) for o in orders])
+    hard = np.array([o.hard for o in orders])
+    probe = WarmModel(scn_f, 99, table.iloc[:1], np.zeros(1), lambda t: 0.0)
+    o = probe._new_order(0, table.iloc[0])
+    unit = probe.units[0]
+    share, p = scn_f.demand.hard_share.help, scn_f.handling.hurry_probability
+    rng = np.random.default_rng(3)
+    kept, kept_hard = [], []
+    while len(kept) < 2000:
+        o.hard = int(rng.random() < share)
+        e, lead = probe._effort_lead(o, unit)
+        if e + lead > w_prev and (o.hard or e >= w_prev or rng.random() >= p):
+            kept.append(e + lead)
+            kept_hard.append(o.hard)
+    assert stats.ks_2samp(total, kept).pvalue > 0.001
+    q = float(np.mean(kept_hard))
+    assert abs(hard.mean() - q) < 4 * math.sqrt(q * (1 - q) / n) + 1e-9, (hard.mean(), q)
+    assert q > 3 * share
+
+
 def test_cli_forecast_writes_tables(tmp_path, small75, capsys):
     run = tmp_path / "run"
     sim.simulate(small75, seed=2).save(run)

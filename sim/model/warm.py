@@ -206,7 +206,8 @@ class WarmModel(Model):
                 lc.raise_priority(o)
         elif stage in ("handling", "extended"):
             self._set_dues(o, due, int(row["extensions"]))
-            self._resume_handling(o, age, queue_if_busy=str(row["detail"]) == "signed")
+            self._resume_handling(o, age, queue_if_busy=str(row["detail"]) == "signed",
+                                  extended=stage == "extended")
         elif stage == "replied":
             o.due_std = o.due_unit = due
             o.reply_at = float(row["since"])
@@ -273,9 +274,19 @@ class WarmModel(Model):
             f *= hard
         return f
 
-    def _resume_handling(self, o: Order, age: float, queue_if_busy: bool = False) -> None:
+    def _resume_handling(self, o: Order, age: float, queue_if_busy: bool = False,
+                         extended: bool = False) -> None:
         """A round in a handler's hands for ``age`` hours: (hard, E, L) drawn conditioned on
         E + L > age; the rest of E holds a handler, then the rest of L runs.
+
+        ``extended``: an extension was approved in the round, so at the unit's decision on
+        the deadline before it (``w_prev`` working hours after the START, clock hours if
+        urgent) the round was heading past it (E + L > w_prev) and could not be hurried
+        (``Lifecycle.decide``): a hard case, handler work ending after it (E >= w_prev), or
+        a plain one the unit did not hurry (probability 1 - ``hurry_probability``, stream
+        ``warm.hurry``).  The draw is conditioned on that as well: without it the extended
+        orders were resumed as hard cases at the prior share and missed their extended
+        deadline too rarely (docs/forecast.md).
 
         ``queue_if_busy``: the order may as well be waiting for a handler (an export shows
         the sign-for, not the START): if handler work remains and every handler of the unit
@@ -284,16 +295,19 @@ class WarmModel(Model):
         afresh when a handler is free."""
         unit = self.units[o.unit]
         share = getattr(self.scn.demand.hard_share, CATEGORIES[o.category])
+        w_prev = self._previous_deadline(o, age) if extended else -math.inf
+        bound = max(age, w_prev)
         effort = lead = 0.0
         for _ in range(REJECTION_TRIES):
             effort, lead = self._effort_lead(o, unit)
-            if effort + lead > age:
+            if effort + lead > bound and (not extended or o.hard or effort >= w_prev
+                                          or self.streams["warm.hurry"].uniform() >= self.scn.handling.hurry_probability):
                 break
             o.hard = int(self.streams["warm.hard"].uniform() < share)  # the flag is redrawn with the rest
         else:  # far in the tail: a hard case (if any can be), L drawn exactly from L > age - E
             o.hard = int(share > 0)
             scale = self._lead(o, unit, 0.0)
-            c = math.log(max(age - effort, 1e-12) / scale) / max(self.lifecycle.lead_sigma, 1e-12)
+            c = math.log(max(bound - effort, 1e-12) / scale) / max(self.lifecycle.lead_sigma, 1e-12)
             lead = scale * math.exp(self.lifecycle.lead_sigma * _tail_normal(self.streams["warm.lead"].uniform(), c))
         if queue_if_busy and effort > age and free_handlers(unit, 0.0) <= 0:
             o.hard = int(self.streams["warm.hard"].uniform() < share)  # not started: its prior
@@ -313,6 +327,18 @@ class WarmModel(Model):
             occupy(unit, effort_end)
         o.effort_end = effort_end
         self.lifecycle.plan_reply(o, 0.0)
+
+    def _previous_deadline(self, o: Order, age: float) -> float:
+        """For an order resumed in an extended round: the unit's deadline before its last
+        extension, in working hours after the round's START (clock hours if urgent), ``age``
+        hours before the start: the deadline in force less one extension (a reply limit
+        times the unit's limit factor, as ``Lifecycle.decide`` extends it)."""
+        lc = self.lifecycle
+        factor = lc.limit_factor[o.unit]
+        if o.urgent:
+            return age + o.due_unit - self.scn.time_limits.reply_urgent_hours * factor
+        to_due = o.due_unit_clock - self.cal.working_clock(0.0)
+        return age + to_due - lc.reply_limit_wd[o.category] * factor * lc.hpd
 
     def _resume_replied(self, o: Order, age: float) -> None:
         """Replied ``age`` hours ago: the review (if still due) and the callback, drawn
