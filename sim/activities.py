@@ -105,7 +105,9 @@ UNREACHED, SATISFIED, BASIC, DISSATISFIED = 0, 1, 2, 3
 # (None = no event yet.)
 NEXT = {
     None: {Act.ARRIVE},
-    Act.ARRIVE: {Act.SIGN},
+    # SNAPSHOT: an order dispatched at a warm start's start itself (the initial backlog) is
+    # carried in right after its ARRIVE (sim.model.warm)
+    Act.ARRIVE: {Act.SIGN, Act.SNAPSHOT},
     Act.SIGN: {Act.RETURN, Act.START, Act.REPLY},  # REPLY directly: centre answers (一个模式)
     Act.RETURN: {Act.REDISPATCH},
     Act.REDISPATCH: {Act.SIGN},
@@ -116,7 +118,8 @@ NEXT = {
     Act.CLOSE: {Act.REOPEN},
     Act.REOPEN: {Act.START, Act.ESCALATE},
     Act.ESCALATE: {Act.START},  # the escalated round is handled like any other, with priority
-    # a forecast's carried-in order (sim.forecast) resumes at its stage: any step may follow
+    # a carried-in order (sim.model.warm: a forecast's, the initial backlog) resumes at its
+    # stage: any step may follow
     Act.SNAPSHOT: {Act.SIGN, Act.RETURN, Act.REDISPATCH, Act.START, Act.REPLY, Act.SENDBACK,
                    Act.CALLBACK, Act.CLOSE},
 }

@@ -24,7 +24,7 @@ from sim.rates import base_hourly_rates, expected_volume, hourly_rates, surge_to
 from sim.rng import Streams
 from sim.scenario import CATEGORIES, STREET, Scenario
 
-__all__ = ["Orders", "expected_volume", "generate", "hourly_rates", "responsible_units"]
+__all__ = ["Orders", "backlog_orders", "expected_volume", "generate", "hourly_rates", "responsible_units"]
 
 # Per-order uniforms (U_*) and standard normals (Z_*), each its own stream.
 FATE_UNIFORMS = (
@@ -110,7 +110,7 @@ def _attributes(
 
 
 def _surged(
-    scn: Scenario, streams: Streams, base: dict[str, np.ndarray], rates: np.ndarray, backlog: int
+    scn: Scenario, streams: Streams, base: dict[str, np.ndarray], rates: np.ndarray
 ) -> dict[str, np.ndarray]:
     """The base orders with the surges applied: where a day's topic multiplier is above 1,
     extra orders of that topic are added (a Poisson process at rate base x (multiplier - 1),
@@ -124,10 +124,8 @@ def _surged(
         return base
     shares = np.array([t.share for t in scn.topics], dtype=float)
     n = len(base["time"])
-    # thinning: only arrivals (the initial backlog is not arrivals)
     day = np.minimum((base["time"] // 24).astype(np.int64), scn.run.horizon_days - 1)
     keep_p = np.minimum(mult[day, base["topic"]], 1.0)
-    keep_p[:backlog] = 1.0
     keep = streams.numpy("surge.thin").random(n) < keep_p
     # extra orders: rate base x sum_t share_t x max(0, m_t - 1) on each day
     extra_w = shares * np.maximum(mult - 1.0, 0.0)  # (days, topics)
@@ -166,15 +164,13 @@ def generate(scn: Scenario, streams: Streams) -> Orders:
     n_arr = int(counts.sum())
     starts = np.repeat(np.arange(len(rates), dtype=float), counts)
     times = np.sort(starts + gen.random(n_arr))
-    backlog = scn.initial_backlog.orders
-    times = np.concatenate([np.zeros(backlog), times])
     n = len(times)
     shares = [t.share for t in scn.topics]
     surged = bool(scn.demand.surges)
     orders = _attributes(scn, streams, n, lambda u: _pick(u, shares), "", scalar_arrays=not surged)
     orders["time"] = times
     if surged:
-        orders = _surged(scn, streams, orders, rates, backlog)
+        orders = _surged(scn, streams, orders, rates)
         for k in [*(f"u.{k}" for k in FATE_UNIFORMS), *(f"z.{k}" for k in FATE_NORMALS)]:
             orders[k] = as_array("d", orders[k])  # one at a time: the numpy copy is freed
     uniforms = {k: orders[f"u.{k}"] for k in FATE_UNIFORMS}
@@ -183,6 +179,17 @@ def generate(scn: Scenario, streams: Streams) -> Orders:
         orders["time"], orders["category"], orders["urgent"], orders["topic"], orders["street"],
         orders["channel"], orders["hard"], uniforms, normals,
     )
+
+
+def backlog_orders(scn: Scenario, streams: Streams, n: int) -> Orders:
+    """``n`` orders open at the run's start (``initial_backlog``): time 0, attributes drawn as
+    an arrival's are (``_attributes``), from streams of their own (``backlog.attributes``,
+    ``backlog.fate.<kind>``), so the arrivals keep their draws whatever the backlog (common
+    random numbers).  Their fate draws are not kept: the warm start that resumes them
+    (``sim.model.warm``) draws from its own streams."""
+    shares = [t.share for t in scn.topics]
+    a = _attributes(scn, streams, n, lambda u: _pick(u, shares), "backlog.")
+    return Orders(np.zeros(n), a["category"], a["urgent"], a["topic"], a["street"], a["channel"], a["hard"])
 
 
 def responsible_units(scn: Scenario, orders: Orders) -> np.ndarray:

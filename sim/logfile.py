@@ -272,6 +272,8 @@ def named_cases(cases: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
     out["responsible"] = pd.Categorical.from_codes(
         cases["responsible"].astype(int) + 1, unit_names(scn)
     )
+    if "carried_in" in cases:  # a warm start's (the initial backlog, a forecast): carried in at the start
+        out["carried_in"] = cases["carried_in"].astype(bool).to_numpy()
     return out
 
 
@@ -287,6 +289,7 @@ def coded_cases(named: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
             "hard": named["hard"].to_numpy().astype(bool),
             "responsible": (_codes(named["responsible"], unit_names(scn), "responsible") - 1).astype(np.int16),
         }
+        | ({"carried_in": named["carried_in"].to_numpy().astype(np.int8)} if "carried_in" in named else {})
     )
 
 

@@ -584,7 +584,20 @@ def register_policies(entries: list[tuple[str, type[PolicyParams], str]]) -> Non
 
 
 class InitialBacklog(Strict):
-    orders: int = Field(0, ge=0, description="orders already dispatched at time 0")
+    """Orders open at the run's start, carried in by the forecast's warm start.
+
+    A thin form of the warm start (issue 16): ``sim.model.openorders.initial_backlog_table``
+    fills the open-order table, ``sim.model.warm.WarmModel`` resumes it."""
+
+    orders: int = Field(
+        0,
+        ge=0,
+        description=(
+            "open orders at time 0: dispatched then to their responsible unit, awaiting its sign-for, "
+            "attributes drawn like arrivals' (own streams); carried in by the warm start as a forecast's "
+            "open orders are (SNAPSHOT event, carried_in = 1; docs/forecast.md)"
+        ),
+    )
 
 
 class Indicators(Strict):

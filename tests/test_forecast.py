@@ -21,8 +21,9 @@ from sim.forecast.backtest import backtest, summarise
 from sim.forecast.run import forecast_scenario, prepare, run_forecast
 from sim.forecast.snapshot import STAGES, from_events
 from sim.forecast.state import MechanismState, state_at
-from sim.forecast.warm import WarmModel
 from sim.model.engine import Model
+from sim.model.openorders import initial_backlog_table
+from sim.model.warm import WarmModel
 
 SMALL = Path(__file__).parent / "scenarios" / "small.toml"
 LOAD = Path(__file__).parent / "scenarios" / "load.toml"  # four units, the baseline's mechanisms
@@ -71,6 +72,63 @@ def test_snapshot_and_carried_in_marked(small75, snapshot):
     for oid, g in ev.groupby("order"):
         problem = check_path(g["activity"].tolist())
         assert problem is None, (oid, problem)
+
+
+def test_initial_backlog_is_the_warm_start(small75, monkeypatch):
+    """``initial_backlog.orders = N`` is a thin form of the warm start: ``sim.simulate`` resumes
+    its N open orders (stage unsigned, age 0) through ``WarmModel._resume``, the code that
+    resumes a forecast's carried-in orders, and its log is the one the forecast's path
+    (``prepare`` + ``WarmModel``) gives with the same table; each is marked carried in."""
+    scn = small75.model_copy(update={"initial_backlog": small75.initial_backlog.model_copy(update={"orders": 25})})
+    resumed: list[str] = []
+    resume = WarmModel._resume
+
+    def spy(self, k, row, age):
+        resumed.append(str(row["stage"]))
+        return resume(self, k, row, age)
+
+    monkeypatch.setattr(WarmModel, "_resume", spy)
+    res = sim.simulate(scn, seed=4)
+    assert resumed == ["unsigned"] * 25
+    table = initial_backlog_table(scn, 4)
+    assert len(table) == 25 and (table["arrival"] == 0).all() and table["due"].isna().all()
+    prep = prepare(scn, table)
+    assert (prep.ages == 0).all()
+    model = WarmModel(scn, 4, table, prep.ages, prep.before)
+    cols = model.run().columns()
+    for name in cols:
+        assert np.array_equal(res.events[name].to_numpy(), cols[name], equal_nan=True), name
+    ev = res.events
+    snap = ev[ev["activity"] == Act.SNAPSHOT]
+    assert sorted(snap["order"]) == list(range(model.first_carried, model.first_carried + 25))
+    assert (snap["time"] == 0).all() and (snap["outcome"] == STAGES.index("unsigned")).all()
+    assert res.cases["carried_in"].sum() == 25
+    for oid, g in ev[ev["order"] >= model.first_carried].groupby("order"):
+        assert check_path(g["activity"].tolist()) is None, oid
+    # a forecast from open orders starts from those alone: the scenario's backlog is dropped
+    assert forecast_scenario(scn, SNAP_DAY, 10).initial_backlog.orders == 0
+
+
+def test_sampled_callbacks_carried_in(small75):
+    """Under sampled callbacks (抽样回访) a carried-in order's sample membership is hidden: it is
+    drawn at the share, except that an order still open past its reply's review in its first
+    round must be in the sample, so it is called back (never closed at once without a
+    callback).  (A carried-in order used to index the generated orders' sample flags.)"""
+    scn = small75.model_copy(update={"callback": small75.callback.model_copy(update={"method": "sampled"})})
+    res = sim.simulate(scn, seed=7)
+    table = from_events(res.events, res.cases, res.context.cal.to_hours(SNAP_DAY))
+    # a tiny share in the forecast: an order drawn at the share would almost surely be out
+    scn_f = forecast_scenario(scn, SNAP_DAY, 20, {"callback.sampled.share": 0.01})
+    prep = prepare(scn_f, table)
+    model = WarmModel(scn_f, 1, table, prep.ages, prep.before)
+    ev = pd.DataFrame(model.run().columns())
+    replied = table[(table["stage"] == "replied") & (table["reopens"] == 0)]
+    past = replied[replied["since"] + model.lifecycle.review_delay < 0]
+    assert len(past) > 0
+    for k in past.index:
+        oid = model.first_carried + int(k)
+        acts = ev.loc[ev["order"] == oid, "activity"].tolist()
+        assert acts[0] == Act.SNAPSHOT and Act.CLOSE not in acts[1:2], (oid, acts)
 
 
 def test_backtest_unbiased(small75):
@@ -123,6 +181,48 @@ def test_remaining_time_conditioned_on_age(small75):
             kept.append(e + lead)
     assert stats.ks_2samp(total, kept).pvalue > 0.001
     assert stats.ks_2samp(total, np.array(fresh[:2000]) + 0.0).pvalue < 1e-6
+
+
+def test_extended_round_conditioned_on_its_extension(small75):
+    """An order carried in with an approved extension in its round could not be done by the
+    deadline before that extension (``Lifecycle.decide``): heading past it (E + L > w_prev)
+    and not hurried (a hard case, handler work past it, or not hurried with probability
+    1 - hurry_probability).  Its (hard, E, L) follow the model's law conditioned on that and
+    on E + L > age (KS against the model's own draws kept under the same condition); the
+    hard-case share among them agrees with the kept draws' within 4 binomial standard
+    errors, and is far above the prior (the conditioning matters)."""
+    scn_f = forecast_scenario(small75, SNAP_DAY, 30)
+    n, age = 300, 30.0
+    table = pd.DataFrame({
+        "order": range(n), "category": 0, "urgent": False, "topic": 0, "channel": 0,
+        "responsible": 0, "unit": 0, "stage": "extended", "detail": "", "arrival": -300.0,
+        "sign_due": np.nan, "due": 288.0, "since": -100.0, "hops": 0, "reopens": 0, "rounds": 0,
+        "extensions": 1, "escalated": False,
+    })
+    model = WarmModel(scn_f, 5, table, np.full(n, age), lambda t: -t * 0.2)
+    orders = []
+    model.lifecycle.plan_reply = lambda o, now: orders.append(o)  # stop at the drawn lead end
+    model._schedule_carried()
+    w_prev = model._previous_deadline(orders[0], age)
+    assert w_prev > age  # the deadline before the extension lies after the age: the condition bites
+    total = np.array([age + model.cal.working_clock(o.lead_end) for o in orders])
+    hard = np.array([o.hard for o in orders])
+    probe = WarmModel(scn_f, 99, table.iloc[:1], np.zeros(1), lambda t: 0.0)
+    o = probe._new_order(0, table.iloc[0])
+    unit = probe.units[0]
+    share, p = scn_f.demand.hard_share.help, scn_f.handling.hurry_probability
+    rng = np.random.default_rng(3)
+    kept, kept_hard = [], []
+    while len(kept) < 2000:
+        o.hard = int(rng.random() < share)
+        e, lead = probe._effort_lead(o, unit)
+        if e + lead > w_prev and (o.hard or e >= w_prev or rng.random() >= p):
+            kept.append(e + lead)
+            kept_hard.append(o.hard)
+    assert stats.ks_2samp(total, kept).pvalue > 0.001
+    q = float(np.mean(kept_hard))
+    assert abs(hard.mean() - q) < 4 * math.sqrt(q * (1 - q) / n) + 1e-9, (hard.mean(), q)
+    assert q > 3 * share
 
 
 def test_cli_forecast_writes_tables(tmp_path, small75, capsys):

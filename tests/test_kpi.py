@@ -488,6 +488,8 @@ def test_round_trip_with_a_surge_and_a_backlog(small_scenario, tmp_path):
     res = sim.simulate(small_scenario, seed=11, overrides=over)
     loaded = Result.load(res.save(tmp_path / "surge"))
     assert loaded.scenario == res.scenario
+    # the backlog is carried in by the warm start: its case attribute survives the folder
+    assert int(loaded.cases["carried_in"].sum()) == int(res.cases["carried_in"].sum()) == 30
     assert len(loaded.scenario.demand.surges) == 1
     pdt.assert_frame_equal(loaded.kpis(), res.kpis(), check_exact=True)
     pdt.assert_frame_equal(loaded.monthly(), res.monthly(), check_exact=True)

@@ -252,23 +252,41 @@ def test_open_orders_are_counted_with_their_ages(small_result):
 
 
 def test_initial_backlog_adds_orders_at_time_zero(small_scenario, small_result):
+    """The initial backlog is a thin form of the warm start (sim.model.warm): 40 orders
+    dispatched at time 0 (ARRIVE at 0), carried in (SNAPSHOT at 0, carried_in = 1) with ids
+    after every arrival; the arrivals keep every draw of the run without a backlog (the
+    backlog draws from streams of its own), and the backlog is worked like any order."""
     res = sim.simulate(
         small_scenario, seed=small_result.seed, overrides={"initial_backlog.orders": 40}
     )
     ev = res.events
+    first = len(small_result.cases)  # the arrivals keep their ids; the backlog's follow
+    backlog_ids = list(range(first, first + 40))
     arr = ev[ev["activity"] == Act.ARRIVE]
     at_zero = arr[arr["time"] == 0.0]
-    assert len(at_zero) == 40
-    assert sorted(at_zero["order"]) == list(range(40))
+    assert sorted(at_zero["order"]) == backlog_ids
+    snap = ev[ev["activity"] == Act.SNAPSHOT]
+    assert sorted(snap["order"]) == backlog_ids and (snap["time"] == 0.0).all()
+    carried = res.cases.loc[res.cases["carried_in"] == 1, "order"]
+    assert sorted(carried) == backlog_ids
     assert k(res)["dispatched"] == k(small_result)["dispatched"] + 40
-    # the ordinary arrivals keep their times (same arrival stream)
-    base_times = np.sort(
-        small_result.events.loc[small_result.events["activity"] == Act.ARRIVE, "time"]
+    # the ordinary arrivals keep their ARRIVE rows (times, first units, sign-for deadlines) and
+    # their attributes: common random numbers
+    cols = ["order", "time", "unit", "due"]
+    base = small_result.events[small_result.events["activity"] == Act.ARRIVE]
+    pdt.assert_frame_equal(
+        arr.loc[arr["order"] < first, cols].sort_values("order").reset_index(drop=True),
+        base[cols].sort_values("order").reset_index(drop=True),
     )
-    assert np.array_equal(np.sort(arr.loc[arr["time"] > 0.0, "time"]), base_times)
+    attrs = ["order", "category", "urgent", "topic", "channel", "hard", "responsible"]
+    pdt.assert_frame_equal(
+        res.cases.loc[res.cases["order"] < first, attrs].reset_index(drop=True),
+        small_result.cases[attrs].reset_index(drop=True),
+    )
     # the backlog is worked: its orders move on like any other
-    first_40 = ev[ev["order"] < 40]
-    assert (first_40["activity"] == Act.SIGN).sum() >= 40
+    backlog = ev[ev["order"] >= first]
+    assert (backlog["activity"] == Act.SIGN).sum() >= 40
+    assert (backlog["activity"] == Act.CLOSE).sum() > 0
     row = k(res)
     assert row["received"] == row["closed"] + row["open"]
 

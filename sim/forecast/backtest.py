@@ -27,7 +27,7 @@ from scipy import stats
 from sim import kpi, logfile
 from sim.activities import Act
 from sim.export import orders_export_table
-from sim.model.engine import Model
+from sim.model import new_model
 from sim.result import Result
 from sim.scenario import Scenario
 
@@ -94,7 +94,7 @@ def _naive_task(scn: Scenario, day: dt.date, days: int, warmup_days: int,
     cold_scn = forecast_scenario(scn, day - dt.timedelta(days=warmup_days), warmup_days + days)
     out = []
     for s in seeds:
-        cols = Model(cold_scn, s).run().columns()
+        cols = new_model(cold_scn, s).run().columns()
         out.append(indicators(cols, 2**62, 0, days, len(scn.units), origin=warmup_days * 24.0))
     return out
 
@@ -126,7 +126,7 @@ def backtest(scn: Scenario, truth_seeds: Sequence[int], dates: Sequence[dt.date]
                  for day in dates} if warmup_days else {}
         pending = []
         for truth_seed in truth_seeds:
-            res = Result.from_log(scn, truth_seed, Model(scn, truth_seed).run())
+            res = Result.from_log(scn, truth_seed, new_model(scn, truth_seed).run())
             cols = {c: res.events[c].to_numpy() for c in ("order", "activity", "time", "unit", "due", "outcome")}
             for day in dates:
                 at = res.context.cal.to_hours(day)

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim.activities import Act
-from sim.scenario import Scenario, apply_override, build_calendar, from_dict
-
-from .snapshot import STAGES
-from .state import MechanismState
-from .warm import WarmModel
+from sim.model.openorders import STAGES, Prepared, prepare
+from sim.model.warm import MechanismState, WarmModel
+from sim.scenario import Scenario, apply_override, from_dict
 
 LEVEL = 0.90  # the bands are 90 % prediction intervals for the next realisation
 
@@ -45,9 +43,11 @@ def forecast_scenario(scn: Scenario, start: dt.date, days: int,
                       overrides: dict[str, Any] | None = None) -> Scenario:
     """``scn`` running ``days`` calendar days from ``start`` (its demand, calendar, month
     profile from there on); surges are clipped to that window, those outside it dropped;
-    then ``overrides`` (dotted paths, like ``--set``)."""
+    then ``overrides`` (dotted paths, like ``--set``).  The scenario's ``initial_backlog`` is
+    dropped: the open orders are the forecast's start (the same warm start)."""
     data = scn.model_dump(mode="python")
     data["run"]["start"], data["run"]["horizon_days"] = start, days
+    data["initial_backlog"] = {"orders": 0}
     end = start + dt.timedelta(days=days - 1)
     surges = []
     for s in data["demand"].get("surges") or []:
@@ -81,42 +81,6 @@ def check_open_orders(table: pd.DataFrame, scn: Scenario) -> tuple[pd.DataFrame,
             keep[i] = False
             problems.append(f"order {row.order}: {why}")
     return table[keep].reset_index(drop=True), problems
-
-
-@dataclass
-class Prepared:
-    """Per open order, the time its stage has lasted in the units the model draws it in, and
-    the working hours before the start (from a calendar that reaches back to the oldest)."""
-
-    ages: np.ndarray
-    before: Callable[[float], float] = field(repr=False)
-
-
-def prepare(scn_f: Scenario, table: pd.DataFrame) -> Prepared:
-    """Ages of the open orders' stages (working hours; clock hours if urgent or at the centre)."""
-    oldest = float(min(table["arrival"].min(), table["since"].min(), table["due"].min(skipna=True), 0.0)) \
-        if len(table) else 0.0
-    back_days = int(math.ceil(-oldest / 24.0)) + 2
-    data = scn_f.model_dump(mode="python")
-    data["run"]["start"] = scn_f.run.start - dt.timedelta(days=back_days)
-    data["run"]["horizon_days"] = back_days + 1
-    data["demand"]["surges"] = []
-    age_cal = build_calendar(from_dict(data, "age calendar"))
-    zero = back_days * 24.0
-    clock0 = age_cal.working_clock(zero)
-
-    def before(t: float) -> float:
-        return clock0 - age_cal.working_clock(zero + t)
-
-    ages = np.zeros(len(table))
-    for i, row in enumerate(table.itertuples(index=False)):
-        if row.stage == "centre":
-            ages[i] = -row.arrival
-        elif row.urgent:
-            ages[i] = -row.since
-        else:
-            ages[i] = before(row.since)
-    return Prepared(ages, before)
 
 
 @dataclass

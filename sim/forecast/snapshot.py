@@ -4,7 +4,9 @@ A snapshot is what an export of the open orders at ``T`` shows, nothing more: it
 events before ``T`` (a reply the model worked out ahead of the clock is not seen), and it does
 not read hidden attributes (the hard-case flag, pre-drawn fate draws, the effort a START
 booked).  The same table comes from a simulated run (``from_events``) or from an export file
-(``sim.forecast.openfile``), and the warm start (``sim.forecast.warm``) resumes it.
+(``sim.forecast.openfile``), and the warm start (``sim.model.warm``) resumes it.  The
+table's columns and stages are the model's (``sim.model.openorders``), which fills the same
+table from a scenario's ``initial_backlog``.
 
 Times in the table are hours relative to the snapshot (negative: before it).
 """
@@ -15,17 +17,9 @@ import numpy as np
 import pandas as pd
 
 from sim.activities import CENTRE, Act
+from sim.model.openorders import COLUMNS, STAGE_CODE, STAGES, UNSIGNED_DETAIL
 
-# stages an open order can be resumed at (docs/forecast.md); the code is the SNAPSHOT event's outcome
-STAGES = ("unsigned", "waiting", "handling", "extended", "replied", "reopened", "centre")
-STAGE_CODE = {name: i for i, name in enumerate(STAGES)}
-# what the order awaits when it is unsigned: a sign-for, its return (signed by a wrong unit), a redispatch
-UNSIGNED_DETAIL = ("sign", "return", "redispatch")
-
-COLUMNS = (
-    "order", "category", "urgent", "topic", "channel", "responsible", "unit", "stage", "detail",
-    "arrival", "sign_due", "due", "since", "hops", "reopens", "rounds", "extensions", "escalated",
-)
+__all__ = ["COLUMNS", "STAGES", "STAGE_CODE", "UNSIGNED_DETAIL", "from_events"]
 _LIFECYCLE = {Act.ARRIVE, Act.SIGN, Act.RETURN, Act.REDISPATCH, Act.START, Act.REPLY, Act.SENDBACK,
               Act.CALLBACK, Act.CLOSE, Act.REOPEN, Act.EXTEND, Act.ESCALATE}
 

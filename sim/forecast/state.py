@@ -14,27 +14,13 @@ per-order warnings and reminders.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
 from sim.activities import Act
+from sim.model.warm import MechanismState
 
-
-@dataclass
-class MechanismState:
-    """Per unit, the speed factor in force (``one_set``, 1.0: the base pace) and the handlers
-    lent this month (``one_model``); the topics with a resolution plan (``one_plan``)."""
-
-    speed: list[float]
-    lent: list[int]
-    planned: set[int] = field(default_factory=set)
-
-    @classmethod
-    def fresh(cls, n_units: int) -> MechanismState:
-        """The state of a run's start: base pace, nothing lent, no plan."""
-        return cls([1.0] * n_units, [0] * n_units)
+__all__ = ["MechanismState", "state_at"]
 
 
 def state_at(events: pd.DataFrame, at: float, n_units: int) -> MechanismState:

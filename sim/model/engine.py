@@ -17,7 +17,7 @@ import numpy as np
 from sim.activities import CENTRE
 from sim.log import EventLog
 from sim.mechanisms import REGISTRY
-from sim.memory import as_array, release_freed_memory
+from sim.memory import as_array
 from sim.model.clock import Environment  # noqa: F401  (re-exported: tests import it from here)
 from sim.model.intake import Intake, compute_intake
 from sim.model.kernel import ModelKernel
@@ -167,16 +167,3 @@ def _no_cyclic_gc():
     finally:
         if was_enabled:
             gc.enable()
-
-
-def run_model(scn: Scenario, seed: int, stream_to: str | Path | None = None) -> EventLog:
-    """Simulate ``scn`` with ``seed`` and return its event log (streamed to a Parquet file
-    as the run goes when ``stream_to`` is given)."""
-    model = Model(scn, seed, stream_to)
-    log = model.run()
-    # the model holds reference cycles (model <-> lifecycle, kernel <-> policies): free its orders,
-    # fate draws and queues now, before the caller builds its tables, not at some later GC
-    del model
-    gc.collect()
-    release_freed_memory()
-    return log

@@ -1,9 +1,16 @@
 """The warm start: a run that begins with the orders open at its start, each resumed at its
 stage, beside the scenario's new arrivals from the start on.
 
+It is the one way to start from open orders (issue 16): a forecast's (``hotline forecast
+--open``: a snapshot of a run or an export, ``sim.forecast``) and the scenario's
+``initial_backlog`` (``sim.model.openorders.initial_backlog_table``; ``sim.model.start``
+starts every run with one through here) fill the same table and are resumed by the same code.
+
 ``WarmModel`` extends the engine's ``Model`` and changes nothing of it: a cold run (no open
 orders) is the engine's run, event for event.  The carried-in orders get ids after every
-generated order, a SNAPSHOT event at time 0 and ``carried_in = 1`` in the case table.
+generated order, a SNAPSHOT event at time 0 and ``carried_in = 1`` in the case table; one
+dispatched at the start itself (arrival 0: the initial backlog) has its dispatch in the run,
+so its ARRIVE (with its sign-for deadline) is logged at 0, just before its SNAPSHOT.
 
 Remaining durations are drawn without length bias (an order still open at the snapshot is a
 long one): each drawn duration is conditioned on the time already spent, S | S > age
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import NormalDist
 
@@ -37,18 +45,33 @@ import pandas as pd
 
 from sim.activities import CENTRE, Act
 from sim.log import EventLog
+from sim.memory import as_array
 from sim.model.engine import Model
 from sim.model.lifecycle import FATE_BITS
+from sim.model.openorders import STAGE_CODE
 from sim.model.units import free_handlers, occupy
 from sim.port import IntakeDecisions, Order
 from sim.scenario import CATEGORIES, Scenario
 
-from .snapshot import STAGE_CODE
-from .state import MechanismState
-
 ALL_FATE = sum(FATE_BITS.values())  # a carried-in order has no fate draws of its own left
 REJECTION_TRIES = 1000
 _NORMAL = NormalDist()
+
+
+@dataclass
+class MechanismState:
+    """The mechanisms' state at a warm start (``sim.forecast.state``): per unit, the speed
+    factor in force (``one_set``, 1.0: the base pace) and the handlers lent this month
+    (``one_model``); the topics with a resolution plan (``one_plan``)."""
+
+    speed: list[float]
+    lent: list[int]
+    planned: set[int] = field(default_factory=set)
+
+    @classmethod
+    def fresh(cls, n_units: int) -> MechanismState:
+        """The state of a run's start: base pace, nothing lent, no plan."""
+        return cls([1.0] * n_units, [0] * n_units)
 
 
 def _tail_normal(u: float, c: float) -> float:
@@ -62,7 +85,7 @@ def _tail_normal(u: float, c: float) -> float:
 
 class WarmModel(Model):
     """A run of ``scn`` (starting at the snapshot: ``run.start`` is the snapshot's day) with the
-    open orders ``open_orders`` (``sim.forecast.snapshot.COLUMNS``; times in hours relative
+    open orders ``open_orders`` (``sim.model.openorders.COLUMNS``; times in hours relative
     to the start) carried in."""
 
     def __init__(self, scn: Scenario, seed: int, open_orders: pd.DataFrame,
@@ -72,7 +95,8 @@ class WarmModel(Model):
         start, in the units the model draws it in (working hours; clock hours for an urgent
         order, and for the centre's answer); ``working_hours_before(t)``: the working hours
         from ``t`` < 0 to the start (the run's calendar begins at the start); ``state``: the
-        mechanisms' state at the start (``sim.forecast.state``; None: a run's fresh state)."""
+        mechanisms' state at the start (``sim.forecast.state``; None: a run's fresh state);
+        ``stream_to``: as for ``Model``."""
         super().__init__(scn, seed, stream_to)
         if state is not None:
             self._carry_state(state)
@@ -80,6 +104,7 @@ class WarmModel(Model):
         self.stage_ages = np.asarray(ages_hours, dtype=float)
         self._before = working_hours_before
         self.first_carried = int(len(self.orders))  # carried-in ids follow every generated order
+        self.carried: list[Order] = []  # the carried-in orders, by row of ``open_orders``
 
     def run(self) -> EventLog:
         self._schedule_carried()
@@ -111,6 +136,14 @@ class WarmModel(Model):
         """Resume each open order at its stage, in the order the caseload rules would take
         them: handler work in progress first (it holds handlers), then the queue by deadline."""
         table = self.open_orders
+        self.carried = [None] * len(table)  # type: ignore[list-item]  (filled below, every row)
+        lc = self.lifecycle
+        if lc.method == "sampled":
+            # whether a carried-in order's first round is in the callback sample is hidden: drawn
+            # at the sampled share (warm.sample); one open past its reply's review is in it
+            # (``_resume_replied``).  (The generated orders' flags come from their fate draws.)
+            draws = self.streams.numpy("warm.sample").random(len(table)) < self.scn.callback.sampled.share
+            lc.sampled.extend(as_array("b", draws))
         stage_rank = {"handling": 0, "extended": 0, "waiting": 1, "reopened": 1}
         rank = table["stage"].map(stage_rank).fillna(2).to_numpy()
         due = table["due"].fillna(np.inf).to_numpy()
@@ -154,9 +187,12 @@ class WarmModel(Model):
 
     def _resume(self, k: int, row: pd.Series, age: float) -> None:
         o = self._new_order(k, row)
+        self.carried[k] = o
         stage = str(row["stage"])
         due = float(row["due"])
-        self.log.record(o.id, Act.SNAPSHOT, 0.0, o.unit, due, value=-o.arrival, outcome=STAGE_CODE[stage])
+        if o.arrival >= 0.0:  # dispatched at the start itself (the initial backlog): in the run's log
+            self.log.record(o.id, Act.ARRIVE, o.arrival, o.unit, o.sign_due)
+        self.log.record(o.id, Act.SNAPSHOT, 0.0, o.unit, due, value=0.0 - o.arrival, outcome=STAGE_CODE[stage])  # (0.0 -: no -0.0)
         lc = self.lifecycle
         if stage == "unsigned":
             self._resume_unsigned(o, str(row["detail"]))
@@ -170,7 +206,8 @@ class WarmModel(Model):
                 lc.raise_priority(o)
         elif stage in ("handling", "extended"):
             self._set_dues(o, due, int(row["extensions"]))
-            self._resume_handling(o, age, queue_if_busy=str(row["detail"]) == "signed")
+            self._resume_handling(o, age, queue_if_busy=str(row["detail"]) == "signed",
+                                  extended=stage == "extended")
         elif stage == "replied":
             o.due_std = o.due_unit = due
             o.reply_at = float(row["since"])
@@ -237,9 +274,19 @@ class WarmModel(Model):
             f *= hard
         return f
 
-    def _resume_handling(self, o: Order, age: float, queue_if_busy: bool = False) -> None:
+    def _resume_handling(self, o: Order, age: float, queue_if_busy: bool = False,
+                         extended: bool = False) -> None:
         """A round in a handler's hands for ``age`` hours: (hard, E, L) drawn conditioned on
         E + L > age; the rest of E holds a handler, then the rest of L runs.
+
+        ``extended``: an extension was approved in the round, so at the unit's decision on
+        the deadline before it (``w_prev`` working hours after the START, clock hours if
+        urgent) the round was heading past it (E + L > w_prev) and could not be hurried
+        (``Lifecycle.decide``): a hard case, handler work ending after it (E >= w_prev), or
+        a plain one the unit did not hurry (probability 1 - ``hurry_probability``, stream
+        ``warm.hurry``).  The draw is conditioned on that as well: without it the extended
+        orders were resumed as hard cases at the prior share and missed their extended
+        deadline too rarely (docs/forecast.md).
 
         ``queue_if_busy``: the order may as well be waiting for a handler (an export shows
         the sign-for, not the START): if handler work remains and every handler of the unit
@@ -248,16 +295,19 @@ class WarmModel(Model):
         afresh when a handler is free."""
         unit = self.units[o.unit]
         share = getattr(self.scn.demand.hard_share, CATEGORIES[o.category])
+        w_prev = self._previous_deadline(o, age) if extended else -math.inf
+        bound = max(age, w_prev)
         effort = lead = 0.0
         for _ in range(REJECTION_TRIES):
             effort, lead = self._effort_lead(o, unit)
-            if effort + lead > age:
+            if effort + lead > bound and (not extended or o.hard or effort >= w_prev
+                                          or self.streams["warm.hurry"].uniform() >= self.scn.handling.hurry_probability):
                 break
             o.hard = int(self.streams["warm.hard"].uniform() < share)  # the flag is redrawn with the rest
         else:  # far in the tail: a hard case (if any can be), L drawn exactly from L > age - E
             o.hard = int(share > 0)
             scale = self._lead(o, unit, 0.0)
-            c = math.log(max(age - effort, 1e-12) / scale) / max(self.lifecycle.lead_sigma, 1e-12)
+            c = math.log(max(bound - effort, 1e-12) / scale) / max(self.lifecycle.lead_sigma, 1e-12)
             lead = scale * math.exp(self.lifecycle.lead_sigma * _tail_normal(self.streams["warm.lead"].uniform(), c))
         if queue_if_busy and effort > age and free_handlers(unit, 0.0) <= 0:
             o.hard = int(self.streams["warm.hard"].uniform() < share)  # not started: its prior
@@ -278,6 +328,18 @@ class WarmModel(Model):
         o.effort_end = effort_end
         self.lifecycle.plan_reply(o, 0.0)
 
+    def _previous_deadline(self, o: Order, age: float) -> float:
+        """For an order resumed in an extended round: the unit's deadline before its last
+        extension, in working hours after the round's START (clock hours if urgent), ``age``
+        hours before the start: the deadline in force less one extension (a reply limit
+        times the unit's limit factor, as ``Lifecycle.decide`` extends it)."""
+        lc = self.lifecycle
+        factor = lc.limit_factor[o.unit]
+        if o.urgent:
+            return age + o.due_unit - self.scn.time_limits.reply_urgent_hours * factor
+        to_due = o.due_unit_clock - self.cal.working_clock(0.0)
+        return age + to_due - lc.reply_limit_wd[o.category] * factor * lc.hpd
+
     def _resume_replied(self, o: Order, age: float) -> None:
         """Replied ``age`` hours ago: the review (if still due) and the callback, drawn
         conditioned on falling after the start."""
@@ -287,6 +349,8 @@ class WarmModel(Model):
             self.schedule(review_at, lc.sendback, o)
             return
         after = max(review_at, o.reply_at)
+        if lc.method == "sampled" and after < 0.0 and not o.reopens:
+            lc.sampled[o.id] = 1  # open after its review in its first round: only a sampled order is
         if lc.method != "manual":  # (sms, sampled: their own laws, from the start; docs/forecast.md)
             lc.schedule_callback(o, max(after, 0.0))
             return
@@ -326,7 +390,8 @@ class WarmModel(Model):
             "urgent": t["urgent"].to_numpy(bool),
             "topic": t["topic"].to_numpy(np.int16),
             "channel": t["channel"].to_numpy(np.int8),
-            "hard": np.zeros(n, dtype=bool),  # (hidden: not known at the snapshot)
+            # the flag the run drew (its prior, or conditioned on the age: not the source's)
+            "hard": np.array([bool(o.hard) for o in self.carried], dtype=bool),
             "responsible": t["responsible"].to_numpy(np.int16),
             "carried_in": np.ones(n, dtype=np.int8),
         }
@@ -334,4 +399,4 @@ class WarmModel(Model):
             cases[name] = np.concatenate([np.asarray(cases[name]), values.astype(np.asarray(cases[name]).dtype)])
 
 
-__all__ = ["CENTRE", "WarmModel"]
+__all__ = ["CENTRE", "MechanismState", "WarmModel"]
