@@ -370,13 +370,19 @@ class Lifecycle:
 
     def lead_time(self, o: Order, unit: Unit) -> float:
         """Hours (clock if urgent, working otherwise) from the end of handler work to reply."""
-        h = self.scn.handling
         if not o.used & LEAD_BIT:
             o.used |= LEAD_BIT
             lead = self.first_lead[o.id]
         else:
-            median = h.urgent_lead_median_hours if o.urgent else self.lead_median_hours[o.category]
+            median = self.scn.handling.urgent_lead_median_hours if o.urgent else self.lead_median_hours[o.category]
             lead = median * math.exp(self.lead_sigma * self.z(o, "lead"))
+        return self.scaled_lead(o, unit, lead)
+
+    def scaled_lead(self, o: Order, unit: Unit, lead: float) -> float:
+        """A drawn lead time ``lead`` for ``o`` at ``unit``: scaled by the handling scale, the
+        unit's own factor and speed, its time-limit factor (Parkinson), the reopen factor and
+        the hard-case multiplier (the warm start scales its conditioned draws here too)."""
+        h = self.scn.handling
         # (x 1.0 is exact: a scenario without unit lead factors draws the same times)
         lead = lead * self.handling_scale * self.unit_lead[unit.index] / unit.speed
         factor = self.limit_factor[unit.index]

@@ -255,24 +255,11 @@ class WarmModel(Model):
         return effort, self._lead(o, unit, self.streams["warm.lead"].normal())
 
     def _lead(self, o: Order, unit, z: float) -> float:
-        lc, h = self.lifecycle, self.scn.handling
-        median = h.urgent_lead_median_hours if o.urgent else lc.lead_median_hours[o.category]
-        return median * math.exp(lc.lead_sigma * z) * self._lead_factor(o, unit)
-
-    def _lead_factor(self, o: Order, unit) -> float:
-        lc, h = self.lifecycle, self.scn.handling
-        f = lc.handling_scale / unit.speed
-        factor = lc.limit_factor[unit.index]
-        if factor != 1.0:
-            f *= factor**h.parkinson_elasticity
-        if o.round > 0:
-            f *= h.reopen_lead_factor
-        if o.hard:
-            hard = h.hard_lead_multiplier
-            for hard_case_lead_factor in lc._hard_lead:
-                hard = hard_case_lead_factor(o, hard)
-            f *= hard
-        return f
+        """The lead time of standard-normal draw ``z``, scaled as the engine scales its own
+        (``Lifecycle.scaled_lead``)."""
+        lc = self.lifecycle
+        median = self.scn.handling.urgent_lead_median_hours if o.urgent else lc.lead_median_hours[o.category]
+        return lc.scaled_lead(o, unit, median * math.exp(lc.lead_sigma * z))
 
     def _resume_handling(self, o: Order, age: float, queue_if_busy: bool = False,
                          extended: bool = False) -> None:
