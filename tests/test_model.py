@@ -375,3 +375,16 @@ def test_same_seed_same_events_in_another_process(baseline_path):
         env=env,
     )
     assert out.stdout.strip() == here
+
+
+def test_the_engine_does_not_import_pandas():
+    """A cold run needs neither pandas nor pyarrow (about 70 MB and 0.2 s of start-up,
+    benchmarks/year.py): the warm start's tables are imported only for a run with open
+    orders.  Checked in a fresh interpreter, as ``import sim`` and the engine leave it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, sim; from sim.model import Model, new_model, run_model; "
+            "print(sorted(m for m in ('pandas', 'pyarrow', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
