@@ -148,22 +148,35 @@ def test_backtest_unbiased(small75):
         assert abs(err.mean()) <= tol, (what, err.mean(), tol)
 
 
+def _in_hand(n: int, stage: str, arrival: float, due: float, extensions: int) -> pd.DataFrame:
+    """An open-order table of ``n`` help orders at unit 0, in hand at ``stage`` since 100 h
+    before the snapshot (hours relative to it)."""
+    return pd.DataFrame({
+        "order": range(n), "category": 0, "urgent": False, "topic": 0, "channel": 0,
+        "responsible": 0, "unit": 0, "stage": stage, "detail": "", "arrival": arrival,
+        "sign_due": np.nan, "due": due, "since": -100.0, "hops": 0, "reopens": 0, "rounds": 0,
+        "extensions": extensions, "escalated": False,
+    })
+
+
+def _resumed(scn_f, table: pd.DataFrame, age: float):
+    """The warm start of ``table`` (each order ``age`` working hours in hand), stopped where
+    each resumed order's reply is planned: (model, the orders in resume order)."""
+    model = WarmModel(scn_f, 5, table, np.full(len(table), age), lambda t: -t * 0.2)
+    orders = []
+    model.lifecycle.plan_reply = lambda o, now: orders.append(o)  # stop at the drawn lead end
+    model._schedule_carried()
+    return model, orders
+
+
 def test_remaining_time_conditioned_on_age(small75):
     """Orders carried in while in handling at a large age: their total time E + L follows
     the model's law conditioned on exceeding the age (KS against the model's own draws kept
     above the age), and differs from a fresh draw (which the test can tell apart)."""
     scn_f = forecast_scenario(small75, SNAP_DAY, 30)
     n, age = 300, 30.0  # working hours in hand (help: lead median 2.5 working days = 17.5 h)
-    table = pd.DataFrame({
-        "order": range(n), "category": 0, "urgent": False, "topic": 0, "channel": 0,
-        "responsible": 0, "unit": 0, "stage": "handling", "detail": "", "arrival": -200.0,
-        "sign_due": np.nan, "due": 100.0, "since": -100.0, "hops": 0, "reopens": 0, "rounds": 0,
-        "extensions": 0, "escalated": False,
-    })
-    model = WarmModel(scn_f, 5, table, np.full(n, age), lambda t: -t * 0.2)
-    orders = []
-    model.lifecycle.plan_reply = lambda o, now: orders.append(o)  # stop at the drawn lead end
-    model._schedule_carried()
+    table = _in_hand(n, "handling", arrival=-200.0, due=100.0, extensions=0)
+    model, orders = _resumed(scn_f, table, age)
     total = np.array([age + model.cal.working_clock(o.lead_end) for o in orders])
     assert (total > age).all()
     # the model's own law: (hard, E, L) from the prior, kept when E + L > age
@@ -193,16 +206,8 @@ def test_extended_round_conditioned_on_its_extension(small75):
     errors, and is far above the prior (the conditioning matters)."""
     scn_f = forecast_scenario(small75, SNAP_DAY, 30)
     n, age = 300, 30.0
-    table = pd.DataFrame({
-        "order": range(n), "category": 0, "urgent": False, "topic": 0, "channel": 0,
-        "responsible": 0, "unit": 0, "stage": "extended", "detail": "", "arrival": -300.0,
-        "sign_due": np.nan, "due": 288.0, "since": -100.0, "hops": 0, "reopens": 0, "rounds": 0,
-        "extensions": 1, "escalated": False,
-    })
-    model = WarmModel(scn_f, 5, table, np.full(n, age), lambda t: -t * 0.2)
-    orders = []
-    model.lifecycle.plan_reply = lambda o, now: orders.append(o)  # stop at the drawn lead end
-    model._schedule_carried()
+    table = _in_hand(n, "extended", arrival=-300.0, due=288.0, extensions=1)
+    model, orders = _resumed(scn_f, table, age)
     w_prev = model._previous_deadline(orders[0], age)
     assert w_prev > age  # the deadline before the extension lies after the age: the condition bites
     total = np.array([age + model.cal.working_clock(o.lead_end) for o in orders])

@@ -319,14 +319,8 @@ class Lifecycle:
             o.used |= EFFORT_BIT
             effort = self.first_effort[o.id]
         else:
-            z = self.z(o, "effort")
-            if self.exponential_effort:  # the same normal draw, mapped through its CDF
-                effort = -self.effort_median / math.log(2.0) * math.log(0.5 * math.erfc(z / math.sqrt(2.0)))
-            else:
-                effort = self.effort_median * math.exp(self.effort_sigma * z)
-        effort *= self.handling_scale * self.kind_effort[unit.index] * self.topic_effort[o.topic] / unit.speed
-        if o.round > 0:
-            effort *= self.reopen_lead_factor
+            effort = self.effort_draw(self.z(o, "effort"))
+        effort = self.scaled_effort(o, unit, effort)
         self.record(o.id, START, now, unit.index, NAN, effort)
         lead = self.lead_time(o, unit)
         if o.urgent:
@@ -347,6 +341,22 @@ class Lifecycle:
         occupy(unit, end)
         o.effort_end = end
         self.plan_reply(o, now)
+
+    def effort_draw(self, z: float) -> float:
+        """The handler effort (office hours, before scaling) of standard-normal draw ``z``:
+        lognormal, or exponential through the same draw's CDF."""
+        if self.exponential_effort:
+            return -self.effort_median / math.log(2.0) * math.log(0.5 * math.erfc(z / math.sqrt(2.0)))
+        return self.effort_median * math.exp(self.effort_sigma * z)
+
+    def scaled_effort(self, o: Order, unit: Unit, effort: float) -> float:
+        """A drawn effort for ``o`` at ``unit``: scaled by the handling scale, the unit kind's
+        and the topic's factors, the unit's speed and, after a reopen, the reopen factor (the
+        warm start scales its conditioned draws here too)."""
+        effort *= self.handling_scale * self.kind_effort[unit.index] * self.topic_effort[o.topic] / unit.speed
+        if o.round > 0:
+            effort *= self.reopen_lead_factor
+        return effort
 
     def start_queued(self, unit: Unit) -> None:
         """Start waiting orders while handlers are free (after a release or more capacity)."""

@@ -244,14 +244,7 @@ class WarmModel(Model):
         """One draw of the round's effort and lead time (hours), as ``Lifecycle.start`` and
         ``lead_time`` draw them, from the warm start's streams."""
         lc = self.lifecycle
-        z = self.streams["warm.effort"].normal()
-        if lc.exponential_effort:
-            effort = -lc.effort_median / math.log(2.0) * math.log(0.5 * math.erfc(z / math.sqrt(2.0)))
-        else:
-            effort = lc.effort_median * math.exp(lc.effort_sigma * z)
-        effort *= lc.handling_scale * lc.kind_effort[unit.index] * lc.topic_effort[o.topic] / unit.speed
-        if o.round > 0:
-            effort *= lc.reopen_lead_factor
+        effort = lc.scaled_effort(o, unit, lc.effort_draw(self.streams["warm.effort"].normal()))
         return effort, self._lead(o, unit, self.streams["warm.lead"].normal())
 
     def _lead(self, o: Order, unit, z: float) -> float:
