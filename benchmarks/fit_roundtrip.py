@@ -19,37 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 import sim
-from sim.calendar import vectorised_working_clock
 from sim.cli import parse_seeds
 from sim.export import export
 from sim.fit import fit
-from sim.scenario import CATEGORIES, build_calendar
-
-TOLERANCES = {"received": ("relative", 0.02), "closure": ("absolute", 0.01),
-              "on_time": ("absolute", 0.02), "ttr_median": ("relative", 0.10),
-              **{c: ("absolute", 0.01) for c in CATEGORIES}}
-
-
-def figures(scn, seeds) -> dict[str, float]:
-    """Mean over seeds of the round trip's figures."""
-    cal = build_calendar(scn)
-    rows = []
-    for seed in seeds:
-        res = sim.simulate(scn, seed=seed)
-        k = res.kpis().iloc[0]
-        o = res.orders
-        rep = o["last_reply"].notna().to_numpy()
-        ttr = (vectorised_working_clock(cal, o["last_reply"].to_numpy()[rep])
-               - vectorised_working_clock(cal, o["arrive"].to_numpy()[rep])) / cal.hours_per_day
-        shares = o["category"].astype(str).value_counts(normalize=True)
-        rows.append({"received": k["received"], "closure": k["closure_rate"],
-                     "on_time": k["on_time_reply_rate"], "ttr_median": float(np.median(ttr)),
-                     **{c: float(shares.get(c, 0.0)) for c in CATEGORIES}})
-    return pd.DataFrame(rows).mean().to_dict()
+from sim.fit.roundtrip import TOLERANCES, round_trip_figures, within
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,12 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         fitted = sim.load_scenario(res.scenario_path)
     print(f"# fit round trip of {args.scenario}: {n:,} orders exported ({args.format}), fitted in "
           f"{fit_s:.1f} s with {args.refine} refinement round(s); seeds {args.seeds}")
-    a, b = figures(scn, seeds), figures(fitted, seeds)
+    a, b = round_trip_figures(scn, seeds), round_trip_figures(fitted, seeds)
     failed = 0
     print(f"{'figure':12s} {'original':>10s} {'fitted':>10s} {'difference':>11s} {'tolerance':>10s}")
     for key, (kind, tol) in TOLERANCES.items():
-        diff = b[key] / a[key] - 1 if kind == "relative" else b[key] - a[key]
-        ok = abs(diff) <= tol
+        diff, ok = within(key, a[key], b[key])
         failed += not ok
         unit = "%" if kind == "relative" else "pp"
         print(f"{key:12s} {a[key]:10.4f} {b[key]:10.4f} {diff * 100:+10.2f}{unit:2s} {tol * 100:8.1f}{unit:2s} "

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.calendar import vectorised_working_clock
 from sim.cli import main
 from sim.export import export
 from sim.fit import fit
-from sim.scenario import CATEGORIES, build_calendar
+from sim.fit.roundtrip import round_trip_figures
+from sim.scenario import CATEGORIES
 
 HERE = Path(__file__).parent
 DISTRICT = HERE / "scenarios" / "fit_district.toml"
@@ -27,22 +27,7 @@ SEEDS = (1, 2, 3)
 
 
 def _figures(scn, seeds=SEEDS) -> dict[str, float]:
-    """Mean over seeds of the round trip's figures: received, closure, on-time reply, median
-    time to reply (working days from dispatch to the last reply), category shares."""
-    cal = build_calendar(scn)
-    rows = []
-    for seed in seeds:
-        res = sim.simulate(scn, seed=seed)
-        k = res.kpis().iloc[0]
-        o = res.orders
-        rep = o["last_reply"].notna().to_numpy()
-        ttr = (vectorised_working_clock(cal, o["last_reply"].to_numpy()[rep])
-               - vectorised_working_clock(cal, o["arrive"].to_numpy()[rep])) / cal.hours_per_day
-        shares = o["category"].astype(str).value_counts(normalize=True)
-        rows.append({"received": k["received"], "closure": k["closure_rate"],
-                     "on_time": k["on_time_reply_rate"], "ttr_median": float(np.median(ttr)),
-                     **{c: float(shares.get(c, 0.0)) for c in CATEGORIES}})
-    return pd.DataFrame(rows).mean().to_dict()
+    return round_trip_figures(scn, seeds)
 
 
 @pytest.fixture(scope="module")
