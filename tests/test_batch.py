@@ -244,6 +244,31 @@ def test_keep_logs_saves_run_folders(tmp_path):
     assert again["closed"] == res.runs.iloc[0]["closed"]
 
 
+def _save_closed(folder: str, res, point: str, seed: int) -> None:
+    """A study's ``after`` hook (module level: pickled by name): the run's closed count."""
+    (Path(folder) / f"{point}-s{seed}.txt").write_text(str(int(res.kpis().iloc[0]["closed"])))
+
+
+def test_after_hook_runs_in_the_worker_on_each_new_run(tmp_path):
+    """``after(result, point, seed)`` is called once per run made, in the worker, with the
+    run's Result; a resumed study does not call it for the runs it finds done."""
+    from functools import partial
+
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    kw = dict(seeds=[1, 2], executor="processes", jobs=2, out=tmp_path / "s", progress=False,
+              after=partial(_save_closed, str(hook)))
+    res = sim.compare(SMALL, {"team2": {"mechanisms.one_team.inspectors": 2}}, **kw)
+    written = {p.name: int(p.read_text()) for p in hook.iterdir()}
+    runs = res.runs.set_index(["point", "seed"])
+    assert written == {f"{p}-s{s}.txt": int(runs.loc[(p, s), "closed"])
+                       for p in ("base", "team2") for s in (1, 2)}
+    for p in hook.iterdir():
+        p.unlink()
+    again = sim.compare(SMALL, {"team2": {"mechanisms.one_team.inspectors": 2}}, **kw)
+    assert again.computed == 0 and not any(hook.iterdir())
+
+
 # -- outputs ---------------------------------------------------------------------------------------
 def test_summary_and_manifest(tmp_path):
     targets = tmp_path / "t.toml"

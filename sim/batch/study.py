@@ -131,6 +131,7 @@ def sweep(
     keep_logs: bool = False,
     targets: str | Path | Targets | None = None,
     progress: bool = True,
+    after: Callable[[Any, str, int], None] | None = None,
 ) -> StudyResult:
     """Run a parameter sweep: a grid, or LHS/Sobol/Morris over ranges, each point with ``seeds``.
 
@@ -138,6 +139,7 @@ def sweep(
     with exactly one of ``lhs`` (points), ``sobol`` (N, a power of two) or ``morris``
     (trajectories).  ``overrides`` are fixed for every run (``--set``).  ``out``: the study
     folder (resumable run store and the output files); None keeps everything in memory.
+    ``after``: a function each worker calls on each run's Result (see ``run_study``).
 
     Returns a StudyResult.  Raises ScenarioError/StudyError (one line naming the flag) for any
     bad input, before any run starts."""
@@ -176,7 +178,8 @@ def sweep(
         raise StudyError("sweep: give --grid PATH=V1,V2,... or --range with --lhs/--sobol/--morris")
     return run_study(base, design, seeds, scenario_path=path, executor=executor, jobs=jobs,
                      scheduler=scheduler, out=out, overwrite=overwrite, keep_logs=keep_logs,
-                     targets=_targets(targets, path), progress=progress, kind="sweep")
+                     targets=_targets(targets, path), progress=progress, kind="sweep",
+                     after=after)
 
 
 def ablation_variants(base: Scenario, names: Sequence[str] | str = "all") -> dict[str, dict[str, Any]]:
