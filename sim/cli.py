@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 _DEFAULT_SHOWWARNING = warnings.showwarning
@@ -607,8 +608,22 @@ def _study_flags(p: argparse.ArgumentParser) -> None:
     _executor_args(p)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's rule for bad input: one line naming the flag, the value
+    and what is allowed, exit code 2 (argparse would print the whole usage before it; the
+    usage stays with --help).  The subcommands' parsers are of this class too."""
+
+    _KINDS = {"int": "an integer", "float": "a number"}
+
+    def error(self, message: str) -> NoReturn:
+        m = re.fullmatch(r"(argument [^:]+): invalid (int|float) value: (.*)", message)
+        if m:
+            message = f"{m[1]}: invalid value {m[3]}: expected {self._KINDS[m[2]]}"
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="hotline",
         description="Simulate a 12345 hotline's work orders (Yuelu District's 六个一 mechanism).",
     )

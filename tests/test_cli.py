@@ -580,3 +580,19 @@ def test_schema_unwritable_out(tmp_path, capsys):
     code, _, err = run_main(capsys, "schema", "--out", blocker / "ref.md")
     assert code == 2
     assert_one_line_error(err, str(blocker))
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["fit", "x.csv", "--year", "abc"], "--year"),
+    (["run", "s.toml", "--seed", "abc"], "--seed"),
+    (["run"], "scenario"),
+    (["nosuch"], "command"),
+    (["forecast", "s.toml", "--days", "1.5"], "--days"),
+])
+def test_argparse_errors_are_one_line(capsys, argv, flag):
+    """A flag argparse rejects gets one line naming it (no usage block), exit code 2."""
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("hotline") and flag in err[0], err
