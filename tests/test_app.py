@@ -199,6 +199,18 @@ def test_what_if_runs_only_the_variant_and_a_revisit_is_a_cache_hit(small, tmp_p
         assert again_run[k] == pytest.approx(runs.loc[1, k], rel=1e-12, abs=1e-12)
 
 
+def test_a_staff_cut_to_zero_is_named(small):
+    """The schema allows 0 handlers; the page names the units a cut leaves without any."""
+    lv = controls.baseline(small).with_(handlers={"department": -2, "street": 0})
+    checked = controls.check(small, lv)
+    assert checked.error is None
+    gone = controls.unstaffed_units(small, checked.scenario)
+    handlers = dict(zip([u.name for u in small.units], small.unit_handlers(), strict=True))
+    assert gone == [u.name for u in small.units if u.kind == "department" and handlers[u.name] == 2]
+    assert gone  # small.toml's department has 2 handlers
+    assert controls.unstaffed_units(small, small) == []
+
+
 def test_a_cancelled_job_leaves_no_result_and_resumes(small, tmp_path):
     seeds = [1, 2, 3]
     lv = controls.baseline(small).with_(inspectors=1)
@@ -231,6 +243,9 @@ def test_estimate_counts_waves_of_runs_sharing_the_cores(small, tmp_path):
     # one process per run: 5 runs on 2 cores share them, 2.5 run-times, not 3 waves
     assert est(5, 5) == pytest.approx(jobs.START_SECONDS + 2.5 * one)
     assert est(5, 2) == pytest.approx(jobs.START_SECONDS + 3 * one)
+    # two other busy processes on the 2 cores: each wave of 2 takes twice as long
+    assert est(4, 2, busy=2) == pytest.approx(jobs.START_SECONDS + 2 * 2 * one)
+    assert jobs.busy_processes() >= 0
     assert est(0, 2) == 0
     assert jobs.seconds_per_order(tmp_path) == jobs.DEFAULT_SECONDS_PER_ORDER
     city = sim.load_scenario(HERE.parent / "scenarios" / "changsha_2021.toml")

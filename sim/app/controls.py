@@ -251,11 +251,19 @@ def check(scn: Scenario, levers: Levers) -> Checked:
         return Checked(ov, None, str(e))
 
 
+def unstaffed_units(base: Scenario, variant_scn: Scenario) -> list[str]:
+    """Units with handlers in ``base`` and none in ``variant_scn`` (a staff cut the schema
+    allows, since 0 is a valid headcount, but that leaves the unit's orders unworked): the
+    page warns before running."""
+    before, after = base.unit_handlers(), variant_scn.unit_handlers()
+    return [u.name for u, b, a in zip(base.units, before, after, strict=True) if b > 0 and a == 0]
+
+
 def callback_methods() -> tuple[str, ...]:
     """The callback methods the schema allows (manual 人工, sms 短信, sampled 抽样)."""
     return choices(Callback, "method")
 
 
 __all__ = ["Levers", "SurgeLever", "Bounds", "Checked", "baseline", "bounds", "overrides",
-           "variant", "check", "run_months", "surge_window", "kinds_present",
+           "variant", "check", "unstaffed_units", "run_months", "surge_window", "kinds_present",
            "callback_methods", "KINDS"]

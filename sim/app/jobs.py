@@ -328,20 +328,32 @@ def seconds_per_order(cache: Path) -> float:
 
 
 def estimate_seconds(scn: Scenario, runs: int, workers: int, per_order: float,
-                     cores: int | None = None) -> float:
+                     cores: int | None = None, busy: float = 0.0) -> float:
     """Wall seconds to make ``runs`` runs of ``scn`` on ``workers`` processes and ``cores``
     cores (default: this machine's): START_SECONDS plus waves of at most ``workers`` runs,
-    each run ``scn.expected_orders() x per_order`` CPU seconds, a wave of w runs taking
-    max(1, w / cores) run-times (more processes than cores share them)."""
+    each run ``scn.expected_orders() x per_order`` CPU seconds.  The runnable processes share
+    the cores: a wave of w runs beside ``busy`` other busy processes (``busy_processes()``)
+    takes max(1, (w + busy) / cores) run-times."""
     if runs <= 0:
         return 0.0
     cores = max(1, cores or os.cpu_count() or 1)
     one, total, left = scn.expected_orders() * per_order, 0.0, runs
     while left > 0:
         wave = min(max(1, workers), left)
-        total += one * max(1.0, wave / cores)
+        total += one * max(1.0, (wave + max(0.0, busy)) / cores)
         left -= wave
     return START_SECONDS + total
+
+
+def busy_processes() -> float:
+    """Processes running or ready to run on this machine now, besides the caller (Linux:
+    /proc/loadavg's runnable count; 0 elsewhere): what a new job's runs would share the
+    cores with."""
+    try:
+        running = Path("/proc/loadavg").read_text().split()[3].split("/")[0]
+        return max(0.0, float(running) - 1.0)
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def runs_to_make(spec: Spec) -> int:

@@ -181,6 +181,10 @@ def main() -> None:
     if not checked.overrides:
         st.info(t("same", lang))
         return
+    gone = controls.unstaffed_units(scn, checked.scenario)
+    if gone:
+        names = "、".join(gone[:5]) + ("……" if len(gone) > 5 else "")
+        st.warning(t("unstaffed", lang, n=len(gone), names=names))
     with st.expander(t("changes", lang), expanded=False):
         st.code("\n".join(f"{k} = {v}" for k, v in checked.overrides.items()), language="toml")
     spec = jobs.Spec.of(scn, checked.overrides, seeds, cache, args.jobs)
@@ -202,9 +206,10 @@ def main() -> None:
     if state.pop("cancelled", False):
         st.warning(t("cancelled", lang))
     todo = jobs.runs_to_make(spec)
-    est = jobs.estimate_seconds(scn, todo, spec.jobs, per_order)
+    busy = jobs.busy_processes()
+    est = jobs.estimate_seconds(scn, todo, spec.jobs, per_order, busy=busy)
     st.write(t("estimate", lang, t=duration(est, lang), n=todo, w=spec.jobs,
-               o=scn.expected_orders()))
+               o=scn.expected_orders()) + (t("loaded", lang, load=busy) if busy >= 1 else ""))
     ok = True
     if est > jobs.CITY_SECONDS:
         ok = st.checkbox(t("confirm", lang, t=duration(est, lang)), key=f"confirm_{wfolder.name}")
