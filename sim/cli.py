@@ -515,6 +515,11 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     tables = write_forecast(out, results, start, [u.name for u in scn.units], table, manifest)
     forecast_charts(tables["daily"], tables["units"], out, manifest)
     print_summary(tables, len(table), start, args.days, out)
+    k = len(seeds)
+    if k < 19:  # sim.forecast.run.prediction_ranks: below 19 seeds min..max covers less than 90 %
+        cover = "no band (one seed)" if k < 2 else f"min..max, which covers the next run with probability {(k - 1) / (k + 1):.0%}"
+        print(f"hotline: note: --seeds: with {k} seed(s) the '90 %' band is {cover}; "
+              f"19 seeds or more give a 90 % prediction band", file=sys.stderr)
     return EXIT_OK
 
 

@@ -202,8 +202,13 @@ def _bad(tmp_path: Path, name: str, content: bytes) -> Path:
     ("binary.csv", b"\x00\x01\x02PK\x00\x00", [], "is not a table"),
     ("mixed.csv", "派单时间,办结时间,诉求类型\n2021-01-01 10:00:00,,求助\n".encode()
      + "2021-01-02 10:00:00,,投诉\n".encode("gbk"), [], "mixes encodings"),
+    # a UTF-8 copy cut short inside a character is not a mix of encodings
+    ("cut.csv", "派单时间,办结时间,诉求类型\n2021-01-01 10:00:00,,求助\n2021-01-02 10:00:00,,投诉".encode()[:-2],
+     [], "the file looks cut short"),
     ("few.csv", "派单时间,办结时间,诉求类型\n2021-01-01 10:00:00,,求助\n".encode(), [],
      "at least 50 are needed"),
+    ("baddates.csv", ("派单时间,办结时间,诉求类型\n" + "not a date,,求助\n" * 60).encode(), [],
+     "unparseable"),
     ("year.csv", "派单时间,办结时间,诉求类型\n2021-01-01 10:00:00,,求助\n".encode(),
      ["--year", "2019"], "every row is outside it"),
     ("ragged.csv", "派单时间,办结时间,诉求类型\n1,2,3,4,5\n".encode(), [], "is not a table"),

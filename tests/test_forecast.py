@@ -245,12 +245,14 @@ def test_cli_forecast_writes_tables(tmp_path, small75, capsys):
     assert (out / "charts" / "backlog.png").exists()
     paired = pd.read_parquet(out / "paired.parquet")
     assert set(paired["variant"]) == {"units.1.handlers=4"}
+    # 3 seeds cannot give a 90 % band: the command says what the band is (min..max, 50 %)
+    assert "with 3 seed(s) the '90 %' band is min..max" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, words", [
     (["--open", "nowhere@2021-01-31", "--from", "2021-01-31"], "--open nowhere@2021-01-31: no such file"),
     (["--open", "RUN@2021-01-31", "--from", "2021-02-01"], "--from 2021-02-01: does not match"),
-    (["--open", "RUN@2021-13-01"], "expected a date"),
+    (["--open", "RUN@2021-13-01"], "@2021-13-01: expected a date"),
     (["--open", "RUN@2022-06-01"], "must be after the run's start"),
     (["--open", "RUN@2021-01-31", "--days", "0"], "--days 0"),
 ])

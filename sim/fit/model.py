@@ -63,8 +63,10 @@ def fit(path: str | Path, out: str | Path | None = None, mapping: str | Path | N
     exp = read_export(path, m, year)
     n = len(exp.table)
     if n < est.MIN_ROWS:
-        raise FitError(f"{path}: only {n} usable rows after skipping bad ones; at least "
-                       f"{est.MIN_ROWS} are needed to fit (see the data-quality report)")
+        worst = sorted(exp.problems, key=lambda p: -len(p.rows))[:3]
+        why = "; ".join(f"{p.what}: {len(p.rows)} rows" for p in worst) or "no rows in the file"
+        raise FitError(f"{path}: only {n} usable rows after skipping bad ones ({why}); at "
+                       f"least {est.MIN_ROWS} are needed to fit")
     fitted = build(exp, year, name or (Path(out).stem if out else Path(path).stem), handlers)
     from sim.fit.refine import refine_fit
 

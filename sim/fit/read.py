@@ -248,16 +248,22 @@ def _decode(raw: bytes, path: Path) -> tuple[str, str]:
         return raw.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
         pass
-    utf8_lines, other = None, None
-    for n, line in enumerate(raw.split(b"\n"), start=1):
+    utf8_lines, other, cut = None, None, False
+    lines = raw.rstrip(b"\r\n").split(b"\n")
+    for n, line in enumerate(lines, start=1):
         if line.isascii():
             continue
         try:
             line.decode("utf-8")
             utf8_lines = utf8_lines or n
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as e:
             other = other or n
+            # the last line broken off inside a character (and valid before it): cut short
+            cut = n == len(lines) and e.reason == "unexpected end of data"
         if utf8_lines and other:
+            if cut:
+                raise FitError(f"{path}: line {other}, the last, ends inside a UTF-8 character: "
+                               f"the file looks cut short; export it again")
             raise FitError(f"{path}: mixes encodings: line {utf8_lines} is UTF-8 but line "
                            f"{other} is not; save the whole file as UTF-8 (or wholly as GBK)")
     try:

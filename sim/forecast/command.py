@@ -21,7 +21,8 @@ def parse_date(text: str, flag: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise _user_error(f"{flag} {text}: expected a date YYYY-MM-DD") from None
+        sep = "" if flag.endswith("@") else " "  # RUN@DATE is written without a space
+        raise _user_error(f"{flag}{sep}{text}: expected a date YYYY-MM-DD") from None
 
 
 def remap(table: pd.DataFrame, source_scn: Any, scn: Any) -> tuple[pd.DataFrame, list[str]]:

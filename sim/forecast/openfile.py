@@ -53,8 +53,12 @@ def read_open_orders(path: Path, start: dt.date, scn: Any, mapping: str | Path |
     if after.all():
         raise ForecastInputError(f"--from {start}: every order of {path} was created on or after it "
                                  f"(created {t['created'].min():%Y-%m-%d} to {t['created'].max():%Y-%m-%d})")
-    for i in np.nonzero(after.to_numpy())[0][:20]:
+    late = np.nonzero(after.to_numpy())[0]
+    for i in late[:20]:
         problems.append(f"{path} line {ex.lines[i]}: order {ids.iloc[i]} created after --from {start}")
+    if len(late) > 20:
+        problems.append(f"{path}: {len(late) - 20:,} more orders created after --from {start} "
+                        f"({len(late):,} in all)")
     is_open = ~after & ~(closed < 0)
     if "status" in t:
         is_open &= ~((t["status"] == "closed") & closed.isna())
