@@ -27,7 +27,6 @@ does not depend on the machine's load, and the machine's usable cores.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import tempfile
@@ -38,6 +37,7 @@ import pandas as pd
 
 import sim
 from sim.app import controls, jobs
+from sim.batch.executors import default_jobs
 
 
 def _wait(job: jobs.Job, manifest: Path) -> tuple[float, float]:
@@ -105,7 +105,7 @@ def main() -> None:
             return (f"{what}: {med(xs):.2f} s ({min(xs):.2f}-{max(xs):.2f}), "
                     f"median of {len(xs)}; target {target}")
 
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        cores = default_jobs()
         print(f"{args.scenario}, {args.seeds} seeds, {base.jobs} worker processes, {cores} cores, "
               f"{args.repeats} repeats")
         print(line("what-if, baseline cached, to the indicator table", table, "-"))

@@ -488,7 +488,13 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     import sim
     from sim.forecast.command import open_orders_from, parse_date, print_summary
     from sim.forecast.output import write_forecast
-    from sim.forecast.run import ForecastInputError, check_open_orders, run_forecast
+    from sim.forecast.run import (
+        LEVEL,
+        ForecastInputError,
+        check_open_orders,
+        prediction_coverage,
+        run_forecast,
+    )
     from sim.plots.forecast import forecast_charts
 
     out = Path(args.out)
@@ -516,8 +522,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     forecast_charts(tables["daily"], tables["units"], out, manifest)
     print_summary(tables, len(table), start, args.days, out)
     k = len(seeds)
-    if k < 19:  # sim.forecast.run.prediction_ranks: below 19 seeds min..max covers less than 90 %
-        cover = "no band (one seed)" if k < 2 else f"min..max, which covers the next run with probability {(k - 1) / (k + 1):.0%}"
+    if prediction_coverage(k) < LEVEL:  # below 19 seeds min..max covers less than 90 %
+        cover = ("no band (one seed)" if k < 2 else
+                 f"min..max, which covers the next run with probability {prediction_coverage(k):.0%}")
         print(f"hotline: note: --seeds: with {k} seed(s) the '90 %' band is {cover}; "
               f"19 seeds or more give a 90 % prediction band", file=sys.stderr)
     return EXIT_OK

@@ -364,11 +364,13 @@ def test_band_is_a_prediction_interval_for_the_next_realisation():
     order statistics (run.prediction_ranks): at 20 seeds min..max, which covers one more
     exchangeable draw with probability 19/21 = 0.905.  Checked by simulation: 20,000 sets of
     21 lognormal draws (fixed seed); tolerance 4 binomial standard deviations (0.0083)."""
-    from sim.forecast.run import _band, prediction_ranks
+    from sim.forecast.run import _band, prediction_coverage, prediction_ranks
 
     assert prediction_ranks(20) == (0, 19)
     assert prediction_ranks(40) == (1, 38)  # (41 - 4) / 41 = 0.902
     assert prediction_ranks(5) == (0, 4)  # below 19 seeds: min..max, covering (k - 1)/(k + 1)
+    assert prediction_coverage(5) == pytest.approx(4 / 6) and prediction_coverage(1) == 0.0
+    assert prediction_coverage(19) == pytest.approx(0.9) and prediction_coverage(40) == pytest.approx(37 / 41)
     with pytest.raises(ValueError, match="at least 2 seeds"):
         prediction_ranks(1)
     rng = np.random.default_rng(7)

@@ -77,8 +77,9 @@ CITY_SECONDS = 60.0  # an estimate above this asks the user to confirm before st
 
 def default_workers(seeds: int) -> int:
     """Worker processes of a job by default: the usable cores, at most one per seed."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(cores, seeds))
+    from sim.batch.executors import default_jobs
+
+    return max(1, min(default_jobs(), seeds))
 
 
 # -- keys and folders --------------------------------------------------------------------------
@@ -330,13 +331,16 @@ def seconds_per_order(cache: Path) -> float:
 def estimate_seconds(scn: Scenario, runs: int, workers: int, per_order: float,
                      cores: int | None = None, busy: float = 0.0) -> float:
     """Wall seconds to make ``runs`` runs of ``scn`` on ``workers`` processes and ``cores``
-    cores (default: this machine's): START_SECONDS plus waves of at most ``workers`` runs,
+    cores (default: the usable cores, as the workers count them): START_SECONDS plus waves of at most ``workers`` runs,
     each run ``scn.expected_orders() x per_order`` CPU seconds.  The runnable processes share
     the cores: a wave of w runs beside ``busy`` other busy processes (``busy_processes()``)
     takes max(1, (w + busy) / cores) run-times."""
     if runs <= 0:
         return 0.0
-    cores = max(1, cores or os.cpu_count() or 1)
+    if not cores:
+        from sim.batch.executors import default_jobs
+
+        cores = default_jobs()
     one, total, left = scn.expected_orders() * per_order, 0.0, runs
     while left > 0:
         wave = min(max(1, workers), left)

@@ -183,7 +183,8 @@ def main() -> None:
         return
     gone = controls.unstaffed_units(scn, checked.scenario)
     if gone:
-        names = "、".join(gone[:5]) + ("……" if len(gone) > 5 else "")
+        sep, more = ("、", "……") if lang == "zh" else (", ", ", ...")
+        names = sep.join(gone[:5]) + (more if len(gone) > 5 else "")
         st.warning(t("unstaffed", lang, n=len(gone), names=names))
     with st.expander(t("changes", lang), expanded=False):
         st.code("\n".join(f"{k} = {v}" for k, v in checked.overrides.items()), language="toml")

@@ -59,8 +59,7 @@ def refine_fit(f: est.Fitted, exp: Export, seed: int, round_no: int) -> None:
             continue
         sim_median[c] = med
         old = h["lead_median_working_days"][c]
-        factor = (observed[c] - effort_wd) / max(med - effort_wd, 0.05)
-        factor = min(2.0, max(0.5, factor))
+        factor = _correction(observed[c], med, effort_wd)
         h["lead_median_working_days"][c] = est._r(max(0.05, old * factor), 3)
         changes.append(f"{c} {old:g} -> {h['lead_median_working_days'][c]:g} (simulated median "
                        f"{med:.2f} wd, export {observed[c]:.2f})")
@@ -74,7 +73,7 @@ def refine_fit(f: est.Fitted, exp: Export, seed: int, round_no: int) -> None:
             med, _, _ = est.censored_lognormal(d[hsel], replied[hsel])
             if math.isfinite(med):
                 old = h["hard_lead_multiplier"]
-                factor = min(2.0, max(0.5, (hard_med - effort_wd) / max(med - effort_wd, 0.05)))
+                factor = _correction(hard_med, med, effort_wd)
                 h["hard_lead_multiplier"] = est._r(min(20.0, max(1.0, old * factor)), 3)
                 changes.append(f"hard_lead_multiplier {old:g} -> {h['hard_lead_multiplier']:g} "
                                f"(simulated hard-case median {med:.2f} wd, export {hard_med:.2f})")
@@ -83,6 +82,12 @@ def refine_fit(f: est.Fitted, exp: Export, seed: int, round_no: int) -> None:
         f.comments["handling.lead_median_working_days"].split("; refined")[0]
         + f"; refined by {round_no} simulation round(s): each median scaled by the export's "
         f"over the simulated median time to reply (sim.fit.refine)")
+
+
+def _correction(observed: float, simulated: float, effort_wd: float) -> float:
+    """The factor on an outside wait that turns the simulated median time to reply into the
+    export's (working days; the effort part held fixed), clipped to 0.5..2 per round."""
+    return min(2.0, max(0.5, (observed - effort_wd) / max(simulated - effort_wd, 0.05)))
 
 
 def _refine_units(f: est.Fitted, o, d: np.ndarray, cats: np.ndarray, base: np.ndarray,
@@ -109,10 +114,10 @@ def _refine_units(f: est.Fitted, o, d: np.ndarray, cats: np.ndarray, base: np.nd
         if not math.isfinite(r_sim):
             continue
         m = float(np.mean([observed[c] for c in cats[sel]]))
-        factor = (observed_ratio[name] * m - effort_wd) / max(r_sim * m - effort_wd, 0.05)
+        factor = _correction(observed_ratio[name] * m, r_sim * m, effort_wd)
         unit = f.scenario["units"][i]
         old = unit.get("lead_factor", 1.0)
         lo, hi = est.LEAD_FACTOR_RANGE
-        unit["lead_factor"] = est._r(min(hi, max(lo, old * min(2.0, max(0.5, factor)))), 3)
+        unit["lead_factor"] = est._r(min(hi, max(lo, old * factor)), 3)
         if unit["lead_factor"] != old:
             changes.append(f"{name} lead_factor {old:g} -> {unit['lead_factor']:g}")

@@ -35,6 +35,15 @@ def prediction_ranks(k: int, level: float = LEVEL) -> tuple[int, int]:
     return j - 1, k - j
 
 
+def prediction_coverage(k: int, level: float = LEVEL) -> float:
+    """The probability that the band of ``prediction_ranks(k)`` covers the next realisation:
+    (k + 1 - 2j) / (k + 1); 0 for k < 2 (one seed gives no band)."""
+    if k < 2:
+        return 0.0
+    lo, hi = prediction_ranks(k, level)
+    return (hi - lo) / (k + 1)
+
+
 class ForecastInputError(ValueError):
     """Input the user can fix (a bad --open, --from); the CLI prints it as one line."""
 
